@@ -1,0 +1,168 @@
+"""The ``i2i`` command: parses arguments and calls one library function per subcommand (no logic of its own)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from i2i.errors import I2IError
+
+log = logging.getLogger("i2i")
+
+TRAIN_EPILOG = """config options (each as --section.key=value or --section.key value; defaults shown are {origin}):
+{options}
+"""
+
+
+def _train(argv: Sequence[str]) -> int:
+    from i2i.config import format_options, from_dict, merge, parse_overrides
+    from i2i.run_config import RunConfig, build_raw
+    from i2i.training.checkpoint import load_state
+    from i2i.training.trainer import Trainer, find_resume_checkpoint
+
+    parser = argparse.ArgumentParser(
+        prog="i2i train",
+        description="Train a model. Recipes live in configs/; every option can be overridden on the command line.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
+    )
+    parser.add_argument("--config", help="recipe YAML file (e.g. configs/pix2pix/facades.yaml)")
+    parser.add_argument(
+        "--resume",
+        help="'auto': continue the run folder's last checkpoint if there is one; or a checkpoint / run folder path",
+    )
+    parser.add_argument("-h", "--help", action="store_true", help="show this help with every config option")
+    args, rest = parser.parse_known_args(argv)
+    overrides = parse_overrides(rest)
+    raw = build_raw(args.config, overrides)
+    cfg = from_dict(RunConfig, raw)
+    if args.resume and not args.config:
+        # Resuming without a recipe: the checkpoint's own config, plus any overrides.
+        ckpt = find_resume_checkpoint(cfg.run_dir, args.resume)
+        if ckpt is not None:
+            cfg = from_dict(RunConfig, merge(load_state(ckpt)["config"], overrides))
+    if args.help:
+        origin = f"the values of {args.config} with your overrides" if args.config else "the built-in defaults"
+        parser.print_help()
+        print()
+        print(TRAIN_EPILOG.format(origin=origin, options=format_options(cfg)))
+        return 0
+    result = Trainer(cfg, resume=args.resume).fit()
+    log.info("run folder: %s (step %d, epoch %d)", result.run_dir, result.step, result.epoch)
+    if result.val_metrics:
+        log.info("validation: %s", ", ".join(f"{k} {v:.4g}" for k, v in result.val_metrics.items()))
+    log.info(
+        "checkpoints: %s%s", result.last_checkpoint, f", {result.best_checkpoint}" if result.best_checkpoint else ""
+    )
+    return 0
+
+
+def _eval(argv: Sequence[str]) -> int:
+    from i2i.evaluation.evaluate import evaluate
+    from i2i.export.release import load_translator
+
+    parser = argparse.ArgumentParser(prog="i2i eval", description="Score a model on a paired dataset split.")
+    parser.add_argument("model", help="release folder, run folder or checkpoint file")
+    parser.add_argument("--data", required=True, help="paired dataset folder")
+    parser.add_argument("--split", default="test", help="split to score (default: test)")
+    parser.add_argument("--direction", choices=["AtoB", "BtoA"], help="override the model's direction")
+    parser.add_argument("--layout", default="auto", choices=["auto", "aligned", "folders"])
+    parser.add_argument("--out", help="report folder (default: <model>/eval/<split>)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    parser.add_argument("--batch-size", type=int, default=8)
+    args = parser.parse_args(argv)
+    translator = load_translator(args.model, args.device)
+    out = Path(args.out) if args.out else Path(args.model) / "eval" / args.split
+    summary = evaluate(
+        translator, args.data, out, args.split, args.direction, args.layout, str(args.model), args.batch_size
+    )
+    print(summary.line())
+    print(f"report: {out / 'index.html'}  metrics: {out / 'metrics.csv'}  summary: {out / 'summary.json'}")
+    return 0
+
+
+def _translate(argv: Sequence[str]) -> int:
+    from tqdm.auto import tqdm
+
+    from i2i.export.release import load_translator
+    from i2i.inference.files import plan_outputs, translate_files
+
+    parser = argparse.ArgumentParser(
+        prog="i2i translate", description="Translate image files, folders (recursively) and globs."
+    )
+    parser.add_argument("model", help="release folder, run folder or checkpoint file")
+    parser.add_argument("inputs", nargs="+", help="image files, folders or quoted glob patterns")
+    parser.add_argument("--out", required=True, help="output folder (outputs keep the input names)")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    args = parser.parse_args(argv)
+    pairs = plan_outputs(args.inputs, args.out, args.overwrite)
+    translator = load_translator(args.model, args.device)
+    with tqdm(total=len(pairs), unit="img", desc="translate") as bar:
+        report = translate_files(translator, pairs, args.batch_size, on_progress=bar.update)
+    print(f"wrote {len(report.written)} image(s) to {args.out}")
+    if report.failed:
+        print(f"{len(report.failed)} input(s) could not be read:", file=sys.stderr)
+        for line in report.failed:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _export(argv: Sequence[str]) -> int:
+    from i2i.export.release import export_release
+
+    parser = argparse.ArgumentParser(
+        prog="i2i export", description="Write a release folder (config.json + model.safetensors) from a run."
+    )
+    parser.add_argument("run", help="run folder (uses best.pt, else last.pt) or checkpoint file")
+    parser.add_argument("--out", required=True, help="release folder to write")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing release")
+    args = parser.parse_args(argv)
+    out = export_release(args.run, args.out, args.overwrite)
+    print(f"release written to {out}")
+    return 0
+
+
+COMMANDS = {
+    "train": (_train, "train a model from a recipe"),
+    "eval": (_eval, "score a model on a paired split: CSV, JSON summary and HTML report"),
+    "translate": (_translate, "translate images, folders and globs"),
+    "export": (_export, "write a release folder from a run"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not argv or argv[0] in ("-h", "--help"):
+        lines = [f"  {name:<10} {text}" for name, (_, text) in COMMANDS.items()]
+        print("usage: i2i COMMAND [options]   (i2i COMMAND --help for details)\n\ncommands:\n" + "\n".join(lines))
+        return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        from i2i import __version__
+
+        print(f"i2i {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        from i2i.errors import did_you_mean
+
+        print(f"i2i: error: unknown command '{name}'{did_you_mean(name, COMMANDS)}", file=sys.stderr)
+        return 2
+    try:
+        return COMMANDS[name][0](rest)
+    except I2IError as exc:
+        print(f"i2i: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("i2i: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Scores a model on a paired split: per-image metrics (CSV), a summary (JSON) and an HTML page of results."""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from i2i.data.config import DataConfig
+from i2i.data.datasets import PairRecord, list_pairs, load_pair
+from i2i.data.io import ImageReadError, write_image
+from i2i.data.processing import resize_image
+from i2i.evaluation.metrics import image_metrics
+from i2i.inference.translator import Translator
+
+log = logging.getLogger(__name__)
+
+METRICS = ("psnr", "ssim", "l1")
+
+
+@dataclass
+class EvalSummary:
+    count: int
+    psnr: float
+    ssim: float
+    l1: float
+    data: str
+    split: str
+    direction: str
+    model: str
+    skipped: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        text = f"{self.count} images: PSNR {self.psnr:.2f} dB, SSIM {self.ssim:.4f}, L1 {self.l1:.4f}"
+        return text + (f" ({len(self.skipped)} unreadable skipped)" if self.skipped else "")
+
+
+def evaluate(
+    translator: Translator,
+    root: str | Path,
+    out_dir: str | Path,
+    split: str = "test",
+    direction: str | None = None,
+    layout: str = "auto",
+    model_name: str = "",
+    batch_size: int = 8,
+) -> EvalSummary:
+    """Translates every pair of ``root``'s ``split``, scores output against target and writes the report.
+
+    Metrics are computed at the target's own size on uint8 images (see ``i2i.evaluation.metrics``).
+    """
+    pre = translator.pre
+    data = DataConfig(
+        root=str(root),
+        layout=layout,  # type: ignore[arg-type]
+        direction=(direction or pre.direction),  # type: ignore[arg-type]
+        input_channels=pre.input_channels,
+        output_channels=pre.output_channels,
+    )
+    report = list_pairs(root, split, layout)
+    skipped = [str(p) for p in report.problems]
+    out_dir = Path(out_dir)
+    (out_dir / "images").mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, object]] = []
+    for start in range(0, len(report.records), batch_size):
+        chunk: list[tuple[PairRecord, np.ndarray, np.ndarray]] = []
+        for record in report.records[start : start + batch_size]:
+            try:
+                source, target = load_pair(record, data)
+            except ImageReadError as exc:
+                skipped.append(str(exc))
+                log.warning("skipped %s", exc)
+                continue
+            chunk.append((record, source, target))
+        outputs = translator([source for _, source, _ in chunk], batch_size=batch_size)
+        for (record, source, target), output in zip(chunk, outputs, strict=True):
+            if output.shape != target.shape:  # input and target of different sizes: compare at the target's
+                output = resize_image(output, target.shape[:2])
+            stem = _unique_stem(record.name, rows)
+            for kind, image in (("input", source), ("output", output), ("target", target)):
+                write_image(out_dir / "images" / f"{stem}_{kind}.png", image)
+            rows.append({"name": stem, **image_metrics(output, target)})
+    if not rows:
+        raise ImageReadError(root, f"no readable pairs in split '{split}'")
+    means = {k: _mean([float(r[k]) for r in rows]) for k in METRICS}
+    summary = EvalSummary(
+        len(rows), means["psnr"], means["ssim"], means["l1"], str(root), split, data.direction, model_name, skipped
+    )
+    _write_csv(out_dir / "metrics.csv", rows)
+    (out_dir / "summary.json").write_text(json.dumps(vars(summary), indent=2) + "\n", encoding="utf-8")
+    _write_html(out_dir / "index.html", summary, rows)
+    return summary
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return sum(finite) / len(finite) if finite else float("inf")
+
+
+def _unique_stem(name: str, rows: list[dict[str, object]]) -> str:
+    taken = {r["name"] for r in rows}
+    stem, i = name, 1
+    while stem in taken:
+        i += 1
+        stem = f"{name}_{i}"
+    return stem
+
+
+def _write_csv(path: Path, rows: list[dict[str, object]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=["name", *METRICS])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
+
+
+def _write_html(path: Path, summary: EvalSummary, rows: list[dict[str, object]]) -> None:
+    esc = html.escape
+    head = (
+        f"<h1>{esc(summary.model or 'model')} on {esc(summary.data)} [{esc(summary.split)}]</h1>"
+        f"<p>{esc(summary.line())}; direction {esc(summary.direction)}</p>"
+    )
+    if summary.skipped:
+        head += "<p>Skipped:</p><ul>" + "".join(f"<li>{esc(s)}</li>" for s in summary.skipped) + "</ul>"
+    body = []
+    for r in rows:
+        name = esc(str(r["name"]))
+        cells = "".join(f'<td><img src="images/{name}_{k}.png" alt="{k}"></td>' for k in ("input", "output", "target"))
+        scores = f"PSNR {float(r['psnr']):.2f}<br>SSIM {float(r['ssim']):.4f}<br>L1 {float(r['l1']):.4f}"
+        body.append(f"<tr><th>{name}</th>{cells}<td>{scores}</td></tr>")
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>i2i eval: {esc(summary.split)}</title>
+<style>body{{font-family:sans-serif}} img{{max-width:256px;height:auto}} td,th{{padding:4px;vertical-align:top}}</style>
+</head><body>{head}
+<table><tr><th>name</th><th>input</th><th>output</th><th>target</th><th>metrics</th></tr>
+{chr(10).join(body)}
+</table></body></html>
+"""
+    path.write_text(page, encoding="utf-8")

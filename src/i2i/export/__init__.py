@@ -1,0 +1,1 @@
+"""Export: training checkpoints → self-describing release folders."""

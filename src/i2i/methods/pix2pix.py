@@ -1,0 +1,99 @@
+"""pix2pix (Isola et al., "Image-to-Image Translation with Conditional Adversarial Networks", CVPR 2017).
+
+Objective (paper eq. 4): G* = arg min_G max_D L_cGAN(G, D) + λ·L_L1(G), where
+L_cGAN = E[log D(x, y)] + E[log(1 − D(x, G(x)))] and L_L1 = E‖y − G(x)‖₁. As in the paper (§3.3), D's loss is
+halved to slow its learning relative to G, and G maximizes log D(x, G(x)) (the non-saturating form).
+
+Code ↔ paper: ``real_a`` = x (input), ``real_b`` = y (target), ``fake_b`` = G(x), ``gen`` = G, ``disc`` = D.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from i2i.config import opt
+from i2i.data.config import DataConfig
+from i2i.errors import ConfigError
+from i2i.losses.adversarial import GANLoss, GANMode
+from i2i.methods.base import (
+    METHODS,
+    Batch,
+    Method,
+    MethodConfig,
+    OptimizerSpec,
+    StepContext,
+    StepOutput,
+    set_requires_grad,
+)
+from i2i.models.base import DiscriminatorConfig, GeneratorConfig
+from i2i.models.discriminators import PatchGANConfig
+from i2i.models.unet import UNetConfig
+
+
+@METHODS.register("pix2pix")
+@dataclass
+class Pix2PixConfig(MethodConfig):
+    name: str = opt("pix2pix", "training method (pix2pix)")
+    generator: GeneratorConfig = opt(help="generator network", factory=UNetConfig)
+    discriminator: DiscriminatorConfig = opt(help="discriminator network", factory=PatchGANConfig)
+    gan_mode: GANMode = opt("vanilla", "adversarial loss: vanilla (BCE on logits), lsgan or hinge")
+    lambda_l1: float = opt(100.0, "weight λ of the L1 reconstruction term")
+    lr: float = opt(2e-4, "Adam learning rate of both networks")
+    beta1: float = opt(0.5, "Adam β1")
+    beta2: float = opt(0.999, "Adam β2")
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0:
+            raise ConfigError(f"lr: must be positive, got {self.lr}")
+        if self.lambda_l1 < 0:
+            raise ConfigError(f"lambda_l1: must be >= 0, got {self.lambda_l1}")
+
+    def build(self, data: DataConfig) -> Pix2Pix:
+        return Pix2Pix(self, data.input_channels, data.output_channels)
+
+
+class Pix2Pix(Method):
+    def __init__(self, config: Pix2PixConfig, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.config = config
+        self.gen = config.generator.build(in_channels, out_channels)
+        # The discriminator is conditional: it sees the input and the (real or generated) output together.
+        self.disc = config.discriminator.build(in_channels + out_channels)
+        self.gan_loss = GANLoss(config.gan_mode)
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"generator": self.gen, "discriminator": self.disc}
+
+    def optimizer_specs(self) -> dict[str, OptimizerSpec]:
+        betas = (self.config.beta1, self.config.beta2)
+        return {
+            "disc": OptimizerSpec(list(self.disc.parameters()), self.config.lr, betas),
+            "gen": OptimizerSpec(list(self.gen.parameters()), self.config.lr, betas),
+        }
+
+    def training_step(self, batch: Batch, ctx: StepContext) -> StepOutput:
+        real_a, real_b = batch["a"], batch["b"]  # (B, C, H, W) in [-1, 1]
+        fake_b = self.gen(real_a)
+
+        # D: real pairs → 1, generated pairs → 0; G's output is detached so only D learns here.
+        set_requires_grad(self.disc, True)
+        d_fake = self.gan_loss(self.disc(torch.cat([real_a, fake_b.detach()], 1)), False)
+        d_real = self.gan_loss(self.disc(torch.cat([real_a, real_b], 1)), True)
+        ctx.step("disc", 0.5 * (d_fake + d_real))
+
+        # G: fool D (non-saturating) and stay close to the target in L1. D's weights are frozen for this pass.
+        set_requires_grad(self.disc, False)
+        g_gan = self.gan_loss(self.disc(torch.cat([real_a, fake_b], 1)), True, for_discriminator=False)
+        g_l1 = F.l1_loss(fake_b.float(), real_b.float())
+        ctx.step("gen", g_gan + self.config.lambda_l1 * g_l1)
+        set_requires_grad(self.disc, True)
+
+        losses = {"g_gan": g_gan, "g_l1": g_l1, "d_real": d_real, "d_fake": d_fake}
+        return StepOutput({k: v.detach() for k, v in losses.items()})
+
+    def translation(self) -> tuple[GeneratorConfig, nn.Module]:
+        return self.config.generator, self.gen

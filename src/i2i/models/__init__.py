@@ -1,0 +1,24 @@
+"""Networks: pure nn.Modules built from registered config dataclasses (no optimizers, devices or file I/O)."""
+
+from i2i.models import discriminators, unet  # noqa: F401  (registers the architectures)
+from i2i.models.base import (
+    DISCRIMINATORS,
+    GENERATORS,
+    DiscriminatorConfig,
+    GeneratorConfig,
+    create_discriminator,
+    create_generator,
+    list_discriminators,
+    list_generators,
+)
+
+__all__ = [
+    "DISCRIMINATORS",
+    "GENERATORS",
+    "DiscriminatorConfig",
+    "GeneratorConfig",
+    "create_discriminator",
+    "create_generator",
+    "list_discriminators",
+    "list_generators",
+]

@@ -1,0 +1,161 @@
+"""Training state on disk: one dict per checkpoint, written atomically, read without unpickling arbitrary objects.
+
+A checkpoint holds everything an exact resume needs: every network, optimizer and LR scheduler, the position in
+the data stream (epoch and batch within it), the RNG states, the best validation score and the resolved config.
+Files: ``checkpoints/last.pt`` (rewritten on a cadence), ``best.pt`` (best validation metric) and
+``step_XXXXXXX.pt`` (kept permanently on a cadence).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from i2i.config import from_dict
+from i2i.errors import CheckpointError
+from i2i.inference.translator import Preprocessing, load_weights, resolve_bn_inference
+from i2i.models.base import GeneratorConfig
+
+if TYPE_CHECKING:
+    from i2i.run_config import RunConfig
+
+STATE_FORMAT = "i2i-train-state"
+STATE_VERSION = 1
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Writes ``data`` to a temp file in the same folder, fsyncs it and renames it over ``path``.
+
+    A crash at any moment leaves either the old file or the new one, never a partial file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def save_state(path: str | Path, state: dict[str, Any]) -> None:
+    buffer = io.BytesIO()
+    torch.save({"format": STATE_FORMAT, "version": STATE_VERSION, **state}, buffer)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def load_state(path: str | Path) -> dict[str, Any]:
+    """Reads a training checkpoint with ``weights_only=True``: tensors and plain data only, never code."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsupported content"
+        raise CheckpointError(f"{path}: refused to load: not plain training state ({first})") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt: {first})") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise CheckpointError(f"{path}: not an i2i training checkpoint")
+    if state.get("version", 0) > STATE_VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {state['version']} is newer than this i2i supports")
+    return state
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or the best (else last) checkpoint of a run folder."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    for candidate in (path / "checkpoints" / "best.pt", path / "checkpoints" / "last.pt"):
+        if candidate.is_file():
+            return candidate
+    if path.is_dir():
+        raise CheckpointError(f"{path}: no checkpoints/best.pt or checkpoints/last.pt in this folder")
+    raise CheckpointError(f"{path}: no such run folder or checkpoint file")
+
+
+# Config keys that decide the shapes of the networks; a checkpoint only fits a config that agrees on all of them.
+_ARCH_KEYS = (("data", "input_channels"), ("data", "output_channels"), ("method", "name"))
+_ARCH_SECTIONS = ("generator", "discriminator")
+
+
+def architecture_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Dotted keys (with both values) where two resolved configs build different networks."""
+    diffs = []
+    for section, key in _ARCH_KEYS:
+        a, b = saved.get(section, {}).get(key), current.get(section, {}).get(key)
+        if a != b:
+            diffs.append(f"{section}.{key}: checkpoint {a!r}, config {b!r}")
+    for net in _ARCH_SECTIONS:
+        a, b = saved.get("method", {}).get(net, {}), current.get("method", {}).get(net, {})
+        for key in sorted(set(a) | set(b)):
+            if key in ("bn_inference",):  # affects inference only, not the weights
+                continue
+            if a.get(key) != b.get(key):
+                diffs.append(f"method.{net}.{key}: checkpoint {a.get(key)!r}, config {b.get(key)!r}")
+    return diffs
+
+
+def load_networks(networks: dict[str, nn.Module], state: dict[str, Any], source: str) -> None:
+    """Loads every network's weights; a missing network or a mismatch is a one-line CheckpointError."""
+    saved = state.get("networks", {})
+    for name, net in networks.items():
+        if name not in saved:
+            raise CheckpointError(f"{source}: has no weights for network '{name}' (has: {', '.join(saved)})")
+        load_weights(net, saved[name], f"{source} [{name}]", name)
+
+
+@dataclass
+class CheckpointGenerator:
+    """The translation generator of a training checkpoint, rebuilt with its weights and preprocessing."""
+
+    config: GeneratorConfig
+    network: nn.Module
+    preprocessing: Preprocessing
+    run_config: RunConfig
+    step: int
+
+
+def generator_from_checkpoint(path: str | Path) -> CheckpointGenerator:
+    """Rebuilds the method of a training checkpoint and returns its translation generator."""
+    from i2i.run_config import RunConfig
+
+    state = load_state(path)
+    cfg = from_dict(RunConfig, state["config"])
+    method = cfg.method.build(cfg.data)
+    load_networks(method.networks(), state, str(path))
+    gen_cfg, net = method.translation()
+    pre = Preprocessing(
+        input_channels=cfg.data.input_channels,
+        output_channels=cfg.data.output_channels,
+        direction=cfg.data.direction,
+        size_multiple=gen_cfg.size_multiple,
+        infer_size=cfg.data.infer_size,
+        resize_mode=cfg.data.resize_mode,
+        bn_inference=resolve_bn_inference(gen_cfg, cfg.train.batch_size),
+    )
+    return CheckpointGenerator(gen_cfg, net, pre, cfg, int(state["progress"]["step"]))

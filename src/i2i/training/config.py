@@ -1,0 +1,78 @@
+"""TrainConfig: length, schedule, cadence of logging/validation/checkpoints, and the device."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from i2i.config import opt
+from i2i.errors import ConfigError
+
+_EVERY = re.compile(r"^\s*(\d+)\s*(steps?|epochs?)\s*$")
+
+BestMetric = Literal["psnr", "ssim", "l1"]
+
+
+@dataclass(frozen=True)
+class Every:
+    """A cadence: every ``n`` steps or epochs; n = 0 means never."""
+
+    n: int
+    unit: Literal["step", "epoch"]
+
+    @staticmethod
+    def parse(value: str | int, field: str) -> Every:
+        if isinstance(value, int):
+            return Every(value, "step")
+        if value.strip().lower() in ("never", "none", "0"):
+            return Every(0, "step")
+        m = _EVERY.match(value.lower())
+        if not m:
+            raise ConfigError(f"{field}: expected e.g. '500 steps', '1 epoch' or 'never', got {value!r}")
+        return Every(int(m.group(1)), "step" if m.group(2).startswith("step") else "epoch")
+
+    def due(self, unit: str, count: int) -> bool:
+        """True when ``count`` (completed steps or epochs, matching ``unit``) hits this cadence."""
+        return self.n > 0 and unit == self.unit and count % self.n == 0
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = opt(1, "images per optimizer step")
+    n_epochs: int = opt(100, "epochs at the initial learning rate")
+    n_epochs_decay: int = opt(100, "epochs of linear learning-rate decay to zero after n_epochs")
+    max_steps: int | None = opt(None, "stop after this many steps (the learning-rate schedule still counts epochs)")
+    log_every: str = opt("50 steps", "how often losses go to the progress bar, TensorBoard and metrics.jsonl")
+    sample_every: str = opt("1 epoch", "how often a sample grid (input | output | target) is written")
+    val_every: str = opt("1 epoch", "how often the validation split is scored (PSNR, SSIM, L1)")
+    checkpoint_every: str = opt("1 epoch", "how often checkpoints/last.pt is rewritten")
+    keep_every: str = opt("never", "how often a permanent checkpoints/step_XXXXXXX.pt is kept")
+    best_metric: BestMetric | None = opt("psnr", "validation metric that selects checkpoints/best.pt (null: none)")
+    num_samples: int = opt(4, "validation images shown in each sample grid")
+    val_max_images: int | None = opt(None, "score at most this many validation images (null: all)")
+    device: str = opt("auto", "auto (CUDA if available), cpu, cuda or cuda:N")
+    deterministic: bool = opt(False, "use deterministic algorithms (bitwise reproducible, slower on GPUs)")
+    progress: bool = opt(True, "show a progress bar")
+    tensorboard: bool = opt(True, "write TensorBoard event files to the run folder")
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size: must be >= 1, got {self.batch_size}")
+        if self.n_epochs < 0 or self.n_epochs_decay < 0 or self.n_epochs + self.n_epochs_decay < 1:
+            raise ConfigError("n_epochs + n_epochs_decay must be at least 1 (and neither negative)")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError(f"max_steps: must be >= 1 or null, got {self.max_steps}")
+        for name in ("log_every", "sample_every", "val_every", "checkpoint_every", "keep_every"):
+            Every.parse(getattr(self, name), name)
+
+    @property
+    def total_epochs(self) -> int:
+        return self.n_epochs + self.n_epochs_decay
+
+    def every(self, name: str) -> Every:
+        return Every.parse(getattr(self, name), name)
+
+    def lr_factor(self, epoch: int) -> float:
+        """Learning-rate multiplier during 0-based ``epoch``: 1, then linear decay (the pix2pix/CycleGAN rule)."""
+        return 1.0 - max(0, epoch + 1 - self.n_epochs) / float(self.n_epochs_decay + 1)

@@ -1,0 +1,498 @@
+"""The method-agnostic training loop: data, optimizers, LR schedules, logging, validation, checkpoints, resume.
+
+Nothing here knows about pix2pix: a method (``i2i.methods``) provides networks, optimizer specs and a
+``training_step``; the trainer feeds it batches and owns everything around it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import random
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from i2i.config import dump_yaml, to_dict
+from i2i.data.datasets import PairedDataset, PairRecord, holdout_split, load_pair, scan_split
+from i2i.data.io import write_image
+from i2i.data.processing import to_tensor, to_uint8_image
+from i2i.errors import CheckpointError, DatasetError, I2IError
+from i2i.evaluation.metrics import image_metrics
+from i2i.inference.translator import Preprocessing, prepare_generator, resolve_bn_inference, run_generator
+from i2i.methods.base import Method
+from i2i.run_config import RunConfig
+from i2i.training.checkpoint import architecture_differences, load_networks, load_state, save_state
+from i2i.training.loggers import JsonlLogger, Logger, TensorBoardLogger
+from i2i.training.sampler import EpochSampler
+from i2i.training.visuals import sample_grid
+
+log = logging.getLogger(__name__)
+
+_LOWER_IS_BETTER = {"l1"}
+
+
+class TrainingDiverged(I2IError):
+    """A loss or weight became NaN or infinite; nothing was written after that point."""
+
+
+class TrainingInterrupted(I2IError):
+    """The run was stopped by a signal after writing a resumable checkpoint."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    epoch: int
+    last_checkpoint: Path
+    best_checkpoint: Path | None
+    val_metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Progress:
+    """Position in the data stream, saved in every checkpoint."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    best_value: float | None = None
+    best_step: int | None = None
+
+
+class _RunState:
+    """Mutable bookkeeping of one ``fit`` call: progress, pending losses, what was last written when."""
+
+    def __init__(
+        self,
+        progress: _Progress,
+        loggers: list[Logger],
+        val_records: list[PairRecord],
+        fallback_samples: list[PairRecord],
+    ) -> None:
+        self.progress = progress
+        self.loggers = loggers
+        self.val_records = val_records
+        self.sample_records = val_records or fallback_samples
+        self.val_metrics: dict[str, float] = {}
+        self.loss_sums: dict[str, torch.Tensor] = {}
+        self.loss_count = 0
+        self.saved_at = self.sampled_at = self.validated_at = -1
+        self.rate_t, self.rate_step = time.perf_counter(), progress.step
+        self.pbar: Any = None
+
+    def add_losses(self, losses: dict[str, torch.Tensor]) -> None:
+        # Summed on the device: no host sync per step; NaN/inf propagate into the sum and are caught at the next check.
+        for k, v in losses.items():
+            self.loss_sums[k] = self.loss_sums[k] + v if k in self.loss_sums else v.clone()
+        self.loss_count += 1
+
+    def check_losses(self, trainer: Trainer) -> dict[str, float]:
+        values = {k: float(v) / max(self.loss_count, 1) for k, v in self.loss_sums.items()}
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            trainer._diverged(f"loss {bad[0]}", self.progress)
+        return values
+
+    def take_losses(self, trainer: Trainer) -> dict[str, float]:
+        values = self.check_losses(trainer)
+        self.loss_sums, self.loss_count = {}, 0
+        return values
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise I2IError(f"train.device is '{name}' but CUDA is not available on this machine")
+    return device
+
+
+def find_resume_checkpoint(run_dir: Path, resume: str | None) -> Path | None:
+    """``auto`` → the run's last.pt if there is one; a path → that checkpoint (or a run folder's last.pt)."""
+    if resume is None:
+        return None
+    if resume == "auto":
+        last = run_dir / "checkpoints" / "last.pt"
+        return last if last.is_file() else None
+    path = Path(resume)
+    if path.is_dir():
+        path = path / "checkpoints" / "last.pt"
+    if not path.is_file():
+        raise CheckpointError(f"--resume {resume}: no checkpoint at {path}")
+    return path
+
+
+class _Optimizers:
+    """The StepContext handed to methods: one Adam optimizer per spec name."""
+
+    def __init__(self, optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        self.optimizers = optimizers
+
+    def step(self, name: str, loss: torch.Tensor) -> None:
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
+class Trainer:
+    """Trains ``cfg.method`` on ``cfg.data`` into the run folder ``cfg.run_dir``.
+
+    Args:
+        cfg: the resolved run configuration.
+        resume: None (fresh run), "auto" (continue the run folder's last checkpoint if any) or a checkpoint path.
+    """
+
+    def __init__(self, cfg: RunConfig, resume: str | None = None) -> None:
+        self.cfg = cfg
+        self.run_dir = cfg.run_dir
+        self.resume_from = find_resume_checkpoint(self.run_dir, resume)
+        if self.resume_from is None and (self.run_dir / "checkpoints" / "last.pt").exists():
+            raise I2IError(
+                f"{self.run_dir} already holds a training run; continue it with --resume auto, "
+                "or start another with a different --name"
+            )
+        self.ckpt_dir = self.run_dir / "checkpoints"
+        self.device = resolve_device(cfg.train.device)
+        self._stop_signal: int | None = None
+
+    # -- setup -----------------------------------------------------------------------------------------------
+    def _load_data(self) -> tuple[list[PairRecord], list[PairRecord]]:
+        data = self.cfg.data
+        report = scan_split(data, data.train_split)
+        report.check(data.skip_bad)
+        if report.problems:
+            log.warning("skipping %d bad file(s) in %s [%s]:", len(report.problems), data.root, data.train_split)
+            for problem in report.problems:
+                log.warning("  %s", problem)
+        train = report.records
+        val: list[PairRecord] = []
+        if data.val_split is not None:
+            try:
+                val_report = scan_split(data, data.val_split)
+            except DatasetError as exc:
+                raise DatasetError(
+                    f"validation split: {exc} (set --data.val_split=null, optionally with --data.holdout=0.2)"
+                ) from None
+            val_report.check(data.skip_bad)
+            val = val_report.records
+        elif data.holdout > 0:
+            train, val = holdout_split(train, data.holdout)
+            if not train or not val:
+                raise DatasetError(f"data.holdout={data.holdout} leaves an empty train or val set")
+        log.info("data: %d training pairs, %d validation pairs (%s)", len(train), len(val), report.summary())
+        return train, val
+
+    def _seed(self) -> None:
+        seed = self.cfg.seed
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+        if self.cfg.train.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.benchmark = False
+        elif self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+    def _build(self) -> None:
+        self.method: Method = self.cfg.method.build(self.cfg.data).to(self.device)
+        self.optimizers = {
+            name: torch.optim.Adam(spec.params, lr=spec.lr, betas=spec.betas, weight_decay=spec.weight_decay)
+            for name, spec in self.method.optimizer_specs().items()
+        }
+        factor = self.cfg.train.lr_factor
+        self.schedulers = {
+            name: torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda=factor) for name, opt in self.optimizers.items()
+        }
+        gen_cfg, _ = self.method.translation()
+        self.preprocessing = Preprocessing(
+            input_channels=self.cfg.data.input_channels,
+            output_channels=self.cfg.data.output_channels,
+            direction=self.cfg.data.direction,
+            size_multiple=gen_cfg.size_multiple,
+            infer_size=self.cfg.data.infer_size,
+            resize_mode=self.cfg.data.resize_mode,
+            bn_inference=resolve_bn_inference(gen_cfg, self.cfg.train.batch_size),
+        )
+
+    def _restore(self, path: Path) -> _Progress:
+        state = load_state(path)
+        diffs = architecture_differences(state.get("config", {}), to_dict(self.cfg))
+        if diffs:
+            raise CheckpointError(f"{path} was trained with a different architecture: " + "; ".join(diffs))
+        load_networks(self.method.networks(), state, str(path))
+        try:
+            for name, opt in self.optimizers.items():
+                opt.load_state_dict(state["optimizers"][name])
+            for name, sched in self.schedulers.items():
+                sched.load_state_dict(state["schedulers"][name])
+        except (KeyError, ValueError) as exc:
+            raise CheckpointError(f"{path}: optimizer state does not fit this method ({exc})") from None
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"])
+        if self.device.type == "cuda" and rng.get("cuda"):
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        random.setstate(rng["python"])
+        p = state["progress"]
+        return _Progress(p["step"], p["epoch"], p["batch_in_epoch"], p.get("best_value"), p.get("best_step"))
+
+    # -- checkpoints -----------------------------------------------------------------------------------------
+    def _state(self, progress: _Progress) -> dict[str, Any]:
+        return {
+            "config": to_dict(self.cfg),
+            "progress": vars(progress).copy(),
+            "networks": {name: net.state_dict() for name, net in self.method.networks().items()},
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "schedulers": {name: s.state_dict() for name, s in self.schedulers.items()},
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+                "python": random.getstate(),
+            },
+        }
+
+    def _save(self, name: str, run: _RunState) -> Path:
+        """Writes a checkpoint, but only after checking that no loss since the last log and no weight is NaN/inf."""
+        run.check_losses(self)
+        self._check_weights_finite(run.progress)
+        path = self.ckpt_dir / name
+        save_state(path, self._state(run.progress))
+        return path
+
+    def _check_weights_finite(self, progress: _Progress) -> None:
+        params = [p for p in self.method.parameters()]
+        if params and not bool(torch.stack([p.detach().isfinite().all() for p in params]).all()):
+            self._diverged("a network weight", progress)
+
+    def _diverged(self, what: str, progress: _Progress) -> None:
+        last = self.ckpt_dir / "last.pt"
+        where = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written"
+        raise TrainingDiverged(
+            f"{what} became NaN/inf at step {progress.step} (epoch {progress.epoch + 1}); training stopped and "
+            f"{where}; try a lower learning rate or check the data"
+        )
+
+    # -- validation and samples ------------------------------------------------------------------------------
+    def _inference_net(self) -> torch.nn.Module:
+        _, gen = self.method.translation()
+        return prepare_generator(gen, self.preprocessing.bn_inference)
+
+    def _translate(self, net: torch.nn.Module, image: np.ndarray) -> np.ndarray:
+        x = to_tensor(image).unsqueeze(0).to(self.device)
+        return to_uint8_image(run_generator(net, x, self.preprocessing)[0])
+
+    def validate(self, records: list[PairRecord]) -> dict[str, float]:
+        """Mean PSNR / SSIM / L1 of the generator on ``records`` at their native size."""
+        limit = self.cfg.train.val_max_images
+        records = records[:limit] if limit else records
+        net = self._inference_net()
+        totals: dict[str, float] = {}
+        for record in records:
+            source, target = load_pair(record, self.cfg.data)
+            for key, value in image_metrics(self._translate(net, source), target).items():
+                totals[key] = totals.get(key, 0.0) + min(value, 100.0)  # identical images: cap PSNR at 100 dB
+        return {key: value / len(records) for key, value in totals.items()}
+
+    def _write_samples(self, run: _RunState) -> None:
+        net = self._inference_net()
+        rows = []
+        for record in run.sample_records[: self.cfg.train.num_samples]:
+            source, target = load_pair(record, self.cfg.data)
+            rows.append([source, self._translate(net, source), target])
+        grid = sample_grid(rows, height=min(256, self.cfg.data.crop_size))
+        step = run.progress.step
+        write_image(self.run_dir / "samples" / f"step_{step:07d}.png", grid)
+        for logger in run.loggers:
+            logger.log_image(step, "samples/input_output_target", grid)
+        run.sampled_at = step
+
+    # -- the loop --------------------------------------------------------------------------------------------
+    def fit(self) -> TrainResult:
+        """Trains to the end of the schedule (or max_steps) and returns where the results are."""
+        cfg, tc = self.cfg, self.cfg.train
+        train_records, val_records = self._load_data()
+        self._seed()
+        self._build()
+        progress = self._restore(self.resume_from) if self.resume_from else _Progress()
+        if self.resume_from:
+            log.info("resuming from %s at step %d (epoch %d)", self.resume_from, progress.step, progress.epoch + 1)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        dump_yaml(to_dict(cfg), self.run_dir / "config.yaml")
+        resume_step = progress.step if self.resume_from else None
+        loggers: list[Logger] = [JsonlLogger(self.run_dir / "metrics.jsonl", resume_step)]
+        if tc.tensorboard:
+            loggers.append(TensorBoardLogger(self.run_dir / "tensorboard", resume_step))
+
+        dataset = PairedDataset(train_records, cfg.data, train=True)
+        sampler = EpochSampler(len(dataset), tc.batch_size, cfg.seed)
+        loader = DataLoader(
+            dataset,
+            batch_size=tc.batch_size,
+            sampler=sampler,
+            num_workers=cfg.data.num_workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=cfg.data.num_workers > 0,
+            # A private generator keeps the loader from drawing on the global RNG (dropout's), for exact resume.
+            generator=torch.Generator().manual_seed(cfg.seed),
+        )
+        steps_per_epoch = sampler.batches_per_epoch()
+        total_steps = steps_per_epoch * tc.total_epochs
+        if tc.max_steps is not None:
+            total_steps = min(total_steps, tc.max_steps)
+        run = _RunState(progress, loggers, val_records, train_records[: tc.num_samples] if not val_records else [])
+        run.saved_at = progress.step if self.resume_from else -1
+        opt_ctx = _Optimizers(self.optimizers)
+        pbar = tqdm(
+            total=total_steps * tc.batch_size,
+            initial=progress.step * tc.batch_size,
+            unit="img",
+            desc=cfg.name,
+            disable=not tc.progress,
+            dynamic_ncols=True,
+            smoothing=0.1,
+        )
+        run.pbar = pbar
+        with self._signals(), logging_redirect_tqdm():
+            try:
+                while progress.epoch < tc.total_epochs and progress.step < total_steps:
+                    sampler.set_epoch(progress.epoch, progress.batch_in_epoch)
+                    for batch in loader if progress.batch_in_epoch < steps_per_epoch else []:
+                        batch = {
+                            k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v
+                            for k, v in batch.items()
+                        }
+                        self.method.train()
+                        run.add_losses(self.method.training_step(batch, opt_ctx).losses)
+                        progress.step += 1
+                        progress.batch_in_epoch += 1
+                        pbar.update(tc.batch_size)
+                        if tc.every("log_every").due("step", progress.step):
+                            self._log_losses(run)
+                        self._periodic(run, "step", progress.step)
+                        if self._stop_signal is not None:
+                            raise _Stop()
+                        if progress.step >= total_steps:
+                            break
+                    if progress.batch_in_epoch >= steps_per_epoch:
+                        progress.epoch += 1
+                        progress.batch_in_epoch = 0
+                        for sched in self.schedulers.values():
+                            sched.step()
+                        self._periodic(run, "epoch", progress.epoch)
+                # The end: samples, validation and last.pt all reflect the final weights.
+                if run.sampled_at != progress.step:
+                    self._write_samples(run)
+                if val_records and run.validated_at != progress.step:
+                    self._validate_and_log(run)
+                if run.saved_at != progress.step:
+                    self._save_last(run)
+            except _Stop:
+                path = self._save_last(run)
+                raise TrainingInterrupted(
+                    f"stopped by signal {self._stop_signal} at step {progress.step}; checkpoint written to {path}; "
+                    f"continue with: i2i train --resume {path}"
+                ) from None
+            finally:
+                pbar.close()
+                for logger in loggers:
+                    logger.close()
+        best = self.ckpt_dir / "best.pt"
+        return TrainResult(
+            self.run_dir,
+            progress.step,
+            progress.epoch,
+            self.ckpt_dir / "last.pt",
+            best if best.exists() else None,
+            run.val_metrics,
+        )
+
+    def _periodic(self, run: _RunState, unit: str, count: int) -> None:
+        """Everything that happens on a cadence, after a step (unit 'step') or an epoch (unit 'epoch')."""
+        tc = self.cfg.train
+        if tc.every("sample_every").due(unit, count):
+            self._write_samples(run)
+        if run.val_records and tc.every("val_every").due(unit, count):
+            self._validate_and_log(run)
+        if tc.every("checkpoint_every").due(unit, count):
+            self._save_last(run)
+        if tc.every("keep_every").due(unit, count):
+            self._save(f"step_{run.progress.step:07d}.pt", run)
+
+    def _log_losses(self, run: _RunState) -> None:
+        values = run.take_losses(self)
+        now = time.perf_counter()
+        values["images_per_sec"] = (run.progress.step - run.rate_step) * self.cfg.train.batch_size / (now - run.rate_t)
+        run.rate_t, run.rate_step = now, run.progress.step
+        values["lr"] = next(iter(self.optimizers.values())).param_groups[0]["lr"]
+        self._log(run.loggers, run.progress.step, values)
+        run.pbar.set_postfix({k: f"{v:.3g}" for k, v in values.items() if k != "lr"}, refresh=False)
+
+    def _validate_and_log(self, run: _RunState) -> None:
+        run.val_metrics = self.validate(run.val_records)
+        run.validated_at = run.progress.step
+        self._log(run.loggers, run.progress.step, {f"val/{k}": v for k, v in run.val_metrics.items()})
+        run.pbar.write(_format_val(run.progress, run.val_metrics))
+        self._maybe_save_best(run)
+
+    def _save_last(self, run: _RunState) -> Path:
+        path = self._save("last.pt", run)
+        run.saved_at = run.progress.step
+        return path
+
+    def _maybe_save_best(self, run: _RunState) -> None:
+        name, progress = self.cfg.train.best_metric, run.progress
+        if name is None or name not in run.val_metrics:
+            return
+        value = run.val_metrics[name]
+        best = progress.best_value
+        if best is None or (value < best if name in _LOWER_IS_BETTER else value > best):
+            progress.best_value, progress.best_step = value, progress.step
+            self._save("best.pt", run)
+
+    @staticmethod
+    def _log(loggers: list[Logger], step: int, values: dict[str, float]) -> None:
+        for logger in loggers:
+            logger.log_scalars(step, values)
+
+    @contextlib.contextmanager
+    def _signals(self):
+        """SIGINT/SIGTERM finish the current step, write last.pt and stop; a second SIGINT stops at once."""
+
+        def handler(signum, frame):  # noqa: ARG001
+            if self._stop_signal is not None and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self._stop_signal = signum
+
+        if threading.current_thread() is threading.main_thread():
+            previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        else:
+            previous = {}
+        try:
+            yield
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _format_val(progress: _Progress, metrics: dict[str, float]) -> str:
+    parts = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+    return f"step {progress.step} (epoch {progress.epoch}): validation {parts}"
