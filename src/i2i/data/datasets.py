@@ -79,11 +79,11 @@ def _images_in(folder: Path) -> tuple[list[Path], int]:
     """Image files directly in ``folder`` (sorted) and the number of other files."""
     images, other = [], 0
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
+        if not entry.is_file():
             continue
-        if entry.is_file() and is_image_file(entry):
+        if is_image_file(entry) and not entry.name.startswith("."):  # hidden files (._x.png) are never images
             images.append(entry)
-        elif entry.is_file():
+        else:
             other += 1
     return images, other
 

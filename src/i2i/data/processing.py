@@ -15,7 +15,8 @@ from PIL import Image
 
 def to_tensor(array: np.ndarray) -> torch.Tensor:
     """(H, W, C) uint8 → (C, H, W) float32 in [-1, 1]."""
-    t = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)
+    # Arrays from Pillow are read-only; torch warns on those, so they are copied (the float conversion copies anyway).
+    t = torch.from_numpy(np.require(array, requirements=("C", "W"))).permute(2, 0, 1)
     return normalize(t)
 
 

@@ -14,6 +14,7 @@ import random
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -391,8 +392,7 @@ class Trainer:
                     if progress.batch_in_epoch >= steps_per_epoch:
                         progress.epoch += 1
                         progress.batch_in_epoch = 0
-                        for sched in self.schedulers.values():
-                            sched.step()
+                        self._step_schedulers()
                         self._periodic(run, "epoch", progress.epoch)
                 # The end: samples, validation and last.pt all reflect the final weights.
                 if run.sampled_at != progress.step:
@@ -420,6 +420,14 @@ class Trainer:
             best if best.exists() else None,
             run.val_metrics,
         )
+
+    def _step_schedulers(self) -> None:
+        with warnings.catch_warnings():
+            # A run resumed exactly at an epoch's end steps the schedule before its first optimizer step; the
+            # schedule's state came from the checkpoint, so torch's warning about skipped values does not apply.
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
+            for sched in self.schedulers.values():
+                sched.step()
 
     def _periodic(self, run: _RunState, unit: str, count: int) -> None:
         """Everything that happens on a cadence, after a step (unit 'step') or an epoch (unit 'epoch')."""

@@ -1,0 +1,89 @@
+"""Checkpoint files: atomic writes, safe loading (no arbitrary unpickling), and clear errors for wrong files."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import tiny_config
+
+from i2i.errors import CheckpointError
+from i2i.training.checkpoint import atomic_write_bytes, load_state, resolve_checkpoint, save_state
+from i2i.training.trainer import Trainer
+
+
+def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the rename never happens (crash, full disk), the previous file is intact and no temp file is left."""
+    target = tmp_path / "last.pt"
+    atomic_write_bytes(target, b"old")
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+class Payload:
+    """A class a malicious checkpoint could smuggle in: unpickling it would run __reduce__."""
+
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_pickled_objects_are_refused(tmp_path: Path) -> None:
+    """A .pt file holding arbitrary Python objects is refused, not unpickled."""
+    path = tmp_path / "evil.pt"
+    with path.open("wb") as f:
+        pickle.dump({"format": "i2i-train-state", "x": Payload()}, f, protocol=2)
+    with pytest.raises(CheckpointError, match="refused to load"):
+        load_state(path)
+
+
+def test_truncated_and_foreign_files_give_one_line_errors(tmp_path: Path) -> None:
+    """Truncated checkpoints, non-i2i torch files and missing files each give a one-line CheckpointError."""
+    good = tmp_path / "good.pt"
+    save_state(good, {"progress": {"step": 1}, "w": torch.ones(1000)})
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {"w": torch.ones(2)}}, foreign)
+    for path, pattern in [
+        (truncated, "not a readable checkpoint"),
+        (foreign, "not an i2i training checkpoint"),
+        (tmp_path / "missing.pt", "checkpoint not found"),
+    ]:
+        with pytest.raises(CheckpointError, match=pattern) as err:
+            load_state(path)
+        assert "\n" not in str(err.value) and str(path) in str(err.value)
+    assert load_state(good)["progress"]["step"] == 1
+
+
+def test_resolve_checkpoint_prefers_best(aligned_dataset: Path, tmp_path: Path) -> None:
+    """A run folder resolves to best.pt when there is one, else last.pt; a wrong path is a clear error."""
+    run = Trainer(tiny_config(aligned_dataset, tmp_path, "r")).fit().run_dir
+    assert resolve_checkpoint(run) == run / "checkpoints" / "best.pt"
+    (run / "checkpoints" / "best.pt").unlink()
+    assert resolve_checkpoint(run) == run / "checkpoints" / "last.pt"
+    with pytest.raises(CheckpointError, match="no such run folder"):
+        resolve_checkpoint(tmp_path / "nowhere")
+
+
+def test_resume_with_another_architecture_names_the_difference(aligned_dataset: Path, tmp_path: Path) -> None:
+    """Resuming a checkpoint into a different network says which config keys differ, with both values."""
+    first = Trainer(tiny_config(aligned_dataset, tmp_path, "arch")).fit()
+    other = tiny_config(
+        aligned_dataset, tmp_path, "arch2", method={"generator": {"ngf": 8}, "discriminator": {"n_layers": 3}}
+    )
+    with pytest.raises(CheckpointError) as err:
+        Trainer(other, resume=str(first.last_checkpoint)).fit()
+    message = str(err.value)
+    assert "method.generator.ngf: checkpoint 4, config 8" in message
+    assert "method.discriminator.n_layers: checkpoint 2, config 3" in message
+    assert "\n" not in message
