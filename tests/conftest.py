@@ -29,3 +29,16 @@ def shared_facades() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared datasets not found at {path} (they sit beside the checkout in the project's workspace)")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 8-step tiny pix2pix run (label → photo, BtoA) on a generated dataset; shared, don't modify it."""
+    from helpers import tiny_config
+
+    from i2i.training.trainer import Trainer
+
+    base = tmp_path_factory.mktemp("tiny_run")
+    data = write_aligned(base / "data", {"train": 4, "val": 2, "test": 3})
+    cfg = tiny_config(data, base / "runs", "tiny", data={"direction": "BtoA"})
+    return Trainer(cfg).fit().run_dir

@@ -191,6 +191,33 @@ def test_gen_loss_is_gan_plus_lambda_l1() -> None:
     torch.testing.assert_close(ctx.losses["gen"], expected, rtol=1e-6, atol=0)
 
 
+class ProbingContext(RecordingContext):
+    """Also records D's logits on (x, G(x)) right after D's update: what G's adversarial loss should see."""
+
+    def __init__(self, method: Pix2Pix, batch: dict[str, torch.Tensor]) -> None:
+        super().__init__(method)
+        self.batch = batch
+        self.fake_logits: torch.Tensor | None = None
+
+    def step(self, name: str, loss: torch.Tensor) -> None:
+        super().step(name, loss)
+        if name == "disc":
+            a = self.batch["a"]
+            with torch.no_grad():
+                self.fake_logits = self.method.disc(torch.cat([a, self.method.gen(a)], 1))
+
+
+def test_generator_loss_is_non_saturating() -> None:
+    """g_gan is −log σ(D(x, G(x))) under the just-updated D: G is trained towards 'real' (paper §3.3)."""
+    method = build(generator={**TINY_METHOD["generator"], "dropout": 0.0}).train()
+    batch = make_batch()
+    ctx = ProbingContext(method, batch)
+    out = method.training_step(batch, ctx)
+    expected = torch.nn.functional.softplus(-ctx.fake_logits).mean()
+    assert out.losses["g_gan"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert out.losses["d_fake"].item() != pytest.approx(out.losses["g_gan"].item(), rel=1e-3)
+
+
 def test_lambda_l1_adds_exactly_lambda_times_l1() -> None:
     """Same seed, λ = 0 vs 100: the gen losses differ by exactly 100 · g_l1 and the D side is identical."""
     ctx0, out0 = run_step(build(lambda_l1=0.0))

@@ -191,10 +191,8 @@ def test_output_pixel_sees_nearby_input() -> None:
 
 
 def test_outermost_skip_alone_carries_a_local_image() -> None:
-    """With the deeper decoder silenced, the output still follows the input, through the outermost skip only.
-
-    downs[0] (4×4, stride 2) and ups[0] (4×4 transposed, stride 2) give output pixel 16 a 6-pixel window: 13..18.
-    """
+    """With the deeper decoder silenced, the output still follows the input, through the outermost skip only."""
+    # downs[0] (4×4, stride 2) and ups[0] (4×4 transposed, stride 2) give output pixel 16 the input window 13..18.
     net = tiny_unet(dropout=0.0, norm="none").eval()
     with torch.no_grad():
         net.ups[1][1].weight.zero_()  # the decoder below level 0 now outputs 0

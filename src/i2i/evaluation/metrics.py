@@ -13,12 +13,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchmetrics.functional.image import peak_signal_noise_ratio
 
 
 def _as_tensor(image: np.ndarray) -> torch.Tensor:
     """(H, W, C) uint8 → (1, C, H, W) float64."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0).to(torch.float64)
+    return torch.tensor(image, dtype=torch.float64).permute(2, 0, 1).unsqueeze(0)
 
 
 def psnr(output: np.ndarray, target: np.ndarray) -> float:
@@ -26,6 +25,8 @@ def psnr(output: np.ndarray, target: np.ndarray) -> float:
     _check(output, target)
     if np.array_equal(output, target):
         return float("inf")
+    from torchmetrics.functional.image import peak_signal_noise_ratio  # imported on first use: it loads slowly
+
     return float(peak_signal_noise_ratio(_as_tensor(output), _as_tensor(target), data_range=255.0))
 
 

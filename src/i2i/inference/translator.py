@@ -113,7 +113,7 @@ class Translator:
     # -- use -------------------------------------------------------------------------------------------------
     def translate_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Translates (H, W, C) uint8 images that all have the same size, as one batch."""
-        batch = torch.stack([torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1) for im in images])
+        batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)  # np.stack copies: writable, contiguous
         x = normalize(batch.to(self.device))
         y = denormalize(run_generator(self.net, x, self.pre))
         return [im.permute(1, 2, 0).cpu().numpy() for im in y]

@@ -1,0 +1,72 @@
+"""The `i2i` command end to end: train → eval → export → translate, and its error handling."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import REPO, write_aligned
+
+from i2i.cli import main
+
+TINY_ARGS = [
+    "--data.load_size=36",
+    "--data.crop_size=32",
+    "--data.num_workers=0",
+    "--method.generator.name=unet_128",
+    "--method.generator.num_downs=5",
+    "--method.generator.ngf=4",
+    "--method.discriminator.ndf=4",
+    "--train.n_epochs=1",
+    "--train.n_epochs_decay=1",
+    "--train.progress=false",
+    "--train.device=cpu",
+]
+
+
+def test_train_eval_export_translate(tmp_path: Path, capsys) -> None:
+    """The whole user path through the CLI, with a recipe file and overrides."""
+    data = write_aligned(tmp_path / "data", {"train": 3, "val": 1, "test": 2})
+    recipe = REPO / "configs" / "pix2pix" / "facades-mini.yaml"
+    common = [f"--data.root={data}", f"--out_dir={tmp_path / 'runs'}", "--name=cli"]
+    assert main(["train", "--config", str(recipe), *common, *TINY_ARGS]) == 0
+    run = tmp_path / "runs" / "cli"
+    assert (run / "checkpoints" / "last.pt").exists() and (run / "config.yaml").exists()
+
+    assert main(["eval", str(run), "--data", str(data)]) == 0
+    assert (run / "eval" / "test" / "summary.json").exists()
+
+    assert main(["export", str(run), "--out", str(tmp_path / "release")]) == 0
+    assert main(["translate", str(tmp_path / "release"), str(data / "test"), "--out", str(tmp_path / "t")]) == 0
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["0.png", "1.png"]
+    capsys.readouterr()
+
+
+def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
+    """User mistakes print `i2i: error: ...` on one line and exit with status 2 (run as a real process)."""
+    cases = [
+        ["train", "--config", str(tmp_path / "nope.yaml")],
+        ["train", f"--data.root={tmp_path / 'empty'}", "--train.device=cpu"],
+        ["eval", str(tmp_path / "no_model"), "--data", str(tmp_path)],
+        ["export", str(tmp_path), "--out", str(tmp_path / "x")],
+    ]
+    (tmp_path / "empty").mkdir()
+    for args in cases:
+        proc = subprocess.run([sys.executable, "-m", "i2i.cli", *args], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("i2i: error: "), proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_unknown_command_suggests(capsys) -> None:
+    assert main(["trian"]) == 2
+    assert "did you mean 'train'?" in capsys.readouterr().err
+
+
+def test_help_lists_commands(capsys) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("train", "eval", "translate", "export"):
+        assert command in out
