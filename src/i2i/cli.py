@@ -159,6 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except I2IError as exc:
         print(f"i2i: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # disk full, permission denied, ...: say what and where, without a traceback
+        print(f"i2i: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("i2i: interrupted", file=sys.stderr)
         return 130

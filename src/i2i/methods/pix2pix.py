@@ -87,10 +87,12 @@ class Pix2Pix(Method):
 
         # G: fool D (non-saturating) and stay close to the target in L1. D's weights are frozen for this pass.
         set_requires_grad(self.disc, False)
-        g_gan = self.gan_loss(self.disc(torch.cat([real_a, fake_b], 1)), True, for_discriminator=False)
-        g_l1 = F.l1_loss(fake_b.float(), real_b.float())
-        ctx.step("gen", g_gan + self.config.lambda_l1 * g_l1)
-        set_requires_grad(self.disc, True)
+        try:
+            g_gan = self.gan_loss(self.disc(torch.cat([real_a, fake_b], 1)), True, for_discriminator=False)
+            g_l1 = F.l1_loss(fake_b.float(), real_b.float())
+            ctx.step("gen", g_gan + self.config.lambda_l1 * g_l1)
+        finally:
+            set_requires_grad(self.disc, True)
 
         losses = {"g_gan": g_gan, "g_l1": g_l1, "d_real": d_real, "d_fake": d_fake}
         return StepOutput({k: v.detach() for k, v in losses.items()})

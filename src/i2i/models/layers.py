@@ -60,5 +60,5 @@ def batchnorm_as_instancenorm(net: nn.Module) -> nn.Module:
                 with torch.no_grad():
                     inorm.weight.copy_(child.weight)
                     inorm.bias.copy_(child.bias)
-                setattr(parent, name, inorm.to(child.weight.device))
+                setattr(parent, name, inorm.to(device=child.weight.device, dtype=child.weight.dtype))
     return net

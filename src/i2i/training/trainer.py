@@ -325,6 +325,11 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
         """Trains to the end of the schedule (or max_steps) and returns where the results are."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with _log_to_file(self.run_dir / "train.log"):
+            return self._fit()
+
+    def _fit(self) -> TrainResult:
         cfg, tc = self.cfg, self.cfg.train
         train_records, val_records = self._load_data()
         self._seed()
@@ -332,7 +337,6 @@ class Trainer:
         progress = self._restore(self.resume_from) if self.resume_from else _Progress()
         if self.resume_from:
             log.info("resuming from %s at step %d (epoch %d)", self.resume_from, progress.step, progress.epoch + 1)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         dump_yaml(to_dict(cfg), self.run_dir / "config.yaml")
         resume_step = progress.step if self.resume_from else None
         loggers: list[Logger] = [JsonlLogger(self.run_dir / "metrics.jsonl", resume_step)]
@@ -454,7 +458,7 @@ class Trainer:
         run.val_metrics = self.validate(run.val_records)
         run.validated_at = run.progress.step
         self._log(run.loggers, run.progress.step, {f"val/{k}": v for k, v in run.val_metrics.items()})
-        run.pbar.write(_format_val(run.progress, run.val_metrics))
+        log.info(_format_val(run.progress, run.val_metrics))
         self._maybe_save_best(run)
 
     def _save_last(self, run: _RunState) -> Path:
@@ -495,6 +499,24 @@ class Trainer:
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def _log_to_file(path: Path):
+    """Copies the package's log messages (data summary, validation, warnings) to the run folder's train.log."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("i2i")
+    previous_level = logger.level
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+        handler.close()
 
 
 class _Stop(Exception):
