@@ -77,3 +77,15 @@ def tiny_config(root: Path, out_dir: Path, name: str = "tiny", **sections: dict)
 
     raw = merge(TINY, {"name": name, "out_dir": str(out_dir), "data": {"root": str(root)}})
     return load_config(None, merge(raw, sections))
+
+
+def cli_args(sections: dict, prefix: str = "") -> list[str]:
+    """Flattens a nested config dict into ``--section.key=value`` command-line overrides."""
+    args: list[str] = []
+    for key, value in sections.items():
+        if isinstance(value, dict):
+            args += cli_args(value, f"{prefix}{key}.")
+        else:
+            text = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+            args.append(f"--{prefix}{key}={text}")
+    return args

@@ -6,23 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import REPO, write_aligned
+from helpers import REPO, TINY, cli_args, write_aligned
 
 from i2i.cli import main
 
-TINY_ARGS = [
-    "--data.load_size=36",
-    "--data.crop_size=32",
-    "--data.num_workers=0",
-    "--method.generator.name=unet_128",
-    "--method.generator.num_downs=5",
-    "--method.generator.ngf=4",
-    "--method.discriminator.ndf=4",
-    "--train.n_epochs=1",
-    "--train.n_epochs_decay=1",
-    "--train.progress=false",
-    "--train.device=cpu",
-]
+TINY_ARGS = cli_args(TINY)
 
 
 def test_train_eval_export_translate(tmp_path: Path, capsys) -> None:
@@ -70,3 +58,13 @@ def test_help_lists_commands(capsys) -> None:
     out = capsys.readouterr().out
     for command in ("train", "eval", "translate", "export"):
         assert command in out
+
+
+def test_resuming_into_another_architecture_is_one_line(tiny_run: Path, tmp_path: Path, capsys) -> None:
+    """`--resume CKPT` with an override that changes the networks fails with the differing key, no traceback."""
+    ckpt = tiny_run / "checkpoints" / "last.pt"
+    args = ["train", "--resume", str(ckpt), "--method.generator.ngf=8", f"--out_dir={tmp_path}", "--name=other"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("i2i: error: ") and "\n" not in err
+    assert "method.generator.ngf: checkpoint 4, config 8" in err

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import REPO, tiny_config
+from helpers import REPO, TINY, cli_args, tiny_config
 
+from i2i.config import merge
 from i2i.training.checkpoint import load_state
 from i2i.training.trainer import Trainer
 
@@ -104,25 +105,11 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
 
 
 def _common_args(dataset: Path, out_dir: Path) -> list[str]:
-    return [
-        f"--data.root={dataset}",
-        f"--out_dir={out_dir}",
-        "--data.load_size=36",
-        "--data.crop_size=32",
-        "--data.num_workers=0",
-        "--method.generator.name=unet_128",
-        "--method.generator.num_downs=5",
-        "--method.generator.ngf=4",
-        "--method.discriminator.ndf=4",
-        "--method.discriminator.n_layers=2",
-        "--train.n_epochs=2",
-        "--train.n_epochs_decay=2",
-        "--train.checkpoint_every=1 step",
-        "--train.progress=false",
-        "--train.deterministic=true",
-        "--train.device=cpu",
-        "--train.tensorboard=false",
-    ]
+    extra = {
+        "train": {"n_epochs": 2, "n_epochs_decay": 2, "checkpoint_every": "1 step", "deterministic": True},
+    }
+    sections = merge(TINY, {"data": {"root": str(dataset)}, "out_dir": str(out_dir), **extra})
+    return [*cli_args(sections), "--train.tensorboard=false"]
 
 
 @pytest.fixture(scope="module")
