@@ -38,6 +38,9 @@ def test_eval_writes_csv_summary_and_html(tiny_run: Path, tmp_path: Path, capsys
     ab = np.asarray(Image.open(data / "test" / "1.png"))
     assert np.array_equal(target, ab[:, :64])
 
+    grid = np.asarray(Image.open(out / "grid.png"))
+    assert grid.shape == (3 * 64 + 2 * 4, 3 * 64 + 2 * 4, 3)  # 3 rows of input | output | target, 4 px gaps
+
     page = (out / "index.html").read_text()
     assert page.count("<tr>") == 4 and "images/2_output.png" in page
 

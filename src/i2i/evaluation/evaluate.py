@@ -17,6 +17,7 @@ from i2i.data.datasets import PairRecord, list_pairs, load_pair
 from i2i.data.io import ImageReadError, write_image
 from i2i.data.processing import resize_image
 from i2i.evaluation.metrics import image_metrics
+from i2i.evaluation.visuals import sample_grid
 from i2i.inference.translator import Translator
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,12 @@ def evaluate(
     layout: str = "auto",
     model_name: str = "",
     batch_size: int = 8,
+    grid_rows: int = 8,
 ) -> EvalSummary:
     """Translates every pair of ``root``'s ``split``, scores output against target and writes the report.
 
-    Metrics are computed at the target's own size on uint8 images (see ``i2i.evaluation.metrics``).
+    Metrics are computed at the target's own size on uint8 images (see ``i2i.evaluation.metrics``). The first
+    ``grid_rows`` results are also laid out as input | output | target rows in ``grid.png``.
     """
     pre = translator.pre
     data = DataConfig(
@@ -68,6 +71,7 @@ def evaluate(
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
+    grid: list[list[np.ndarray]] = []
     for start in range(0, len(report.records), batch_size):
         chunk: list[tuple[PairRecord, np.ndarray, np.ndarray]] = []
         for record in report.records[start : start + batch_size]:
@@ -86,6 +90,8 @@ def evaluate(
             for kind, image in (("input", source), ("output", output), ("target", target)):
                 write_image(out_dir / "images" / f"{stem}_{kind}.png", image)
             rows.append({"name": stem, **image_metrics(output, target)})
+            if len(grid) < grid_rows:
+                grid.append([source, output, target])
     if not rows:
         raise ImageReadError(root, f"no readable pairs in split '{split}'")
     means = {k: _mean([float(r[k]) for r in rows]) for k in METRICS}
@@ -93,6 +99,8 @@ def evaluate(
         len(rows), means["psnr"], means["ssim"], means["l1"], str(root), split, data.direction, model_name, skipped
     )
     _write_csv(out_dir / "metrics.csv", rows)
+    if grid:
+        write_image(out_dir / "grid.png", sample_grid(grid, height=min(256, max(r[2].shape[0] for r in grid))))
     (out_dir / "summary.json").write_text(json.dumps(vars(summary), indent=2) + "\n", encoding="utf-8")
     _write_html(out_dir / "index.html", summary, rows)
     return summary

@@ -37,7 +37,7 @@ from i2i.run_config import RunConfig
 from i2i.training.checkpoint import architecture_differences, load_networks, load_state, save_state
 from i2i.training.loggers import JsonlLogger, Logger, TensorBoardLogger
 from i2i.training.sampler import EpochSampler
-from i2i.training.visuals import sample_grid
+from i2i.evaluation.visuals import sample_grid
 
 log = logging.getLogger(__name__)
 
