@@ -31,13 +31,13 @@ from i2i.data.io import write_image
 from i2i.data.processing import to_tensor, to_uint8_image
 from i2i.errors import CheckpointError, DatasetError, I2IError
 from i2i.evaluation.metrics import image_metrics
+from i2i.evaluation.visuals import sample_grid
 from i2i.inference.translator import Preprocessing, prepare_generator, resolve_bn_inference, run_generator
 from i2i.methods.base import Method
 from i2i.run_config import RunConfig
 from i2i.training.checkpoint import architecture_differences, load_networks, load_state, save_state
 from i2i.training.loggers import JsonlLogger, Logger, TensorBoardLogger
 from i2i.training.sampler import EpochSampler
-from i2i.evaluation.visuals import sample_grid
 
 log = logging.getLogger(__name__)
 
