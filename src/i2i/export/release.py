@@ -50,7 +50,7 @@ def export_release(source: str | Path, out_dir: str | Path, overwrite: bool = Fa
     return out_dir
 
 
-def load_translator(path: str | Path, device: str = "cpu") -> Translator:
+def load_translator(path: str | Path, device: str = "auto") -> Translator:
     """Opens a release folder, a run folder (best.pt, else last.pt) or a training checkpoint file."""
     path = Path(path)
     if (path / RELEASE_CONFIG).is_file():

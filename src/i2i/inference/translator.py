@@ -20,6 +20,7 @@ from torch import nn
 
 from i2i.config import from_dict
 from i2i.data.processing import crop_to, denormalize, normalize, pad_to_multiple, resize, short_side_size
+from i2i.device import resolve_device
 from i2i.errors import CheckpointError
 from i2i.models.base import GeneratorConfig
 from i2i.models.layers import batchnorm_as_instancenorm
@@ -82,16 +83,16 @@ class Translator:
     """
 
     def __init__(
-        self, generator: nn.Module, generator_config: GeneratorConfig, pre: Preprocessing, device: str = "cpu"
+        self, generator: nn.Module, generator_config: GeneratorConfig, pre: Preprocessing, device: str = "auto"
     ) -> None:
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.generator_config = generator_config
         self.pre = pre
         self.net = prepare_generator(generator, pre.bn_inference).to(self.device)
 
     # -- loading ---------------------------------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str = "cpu") -> Translator:
+    def from_pretrained(cls, path: str | Path, device: str = "auto") -> Translator:
         """Loads a release folder (config.json + model.safetensors) written by ``i2i export``."""
         from safetensors.torch import load_file
 

@@ -29,6 +29,7 @@ from i2i.config import dump_yaml, to_dict
 from i2i.data.datasets import PairedDataset, PairRecord, holdout_split, load_pair, scan_split
 from i2i.data.io import write_image
 from i2i.data.processing import to_tensor, to_uint8_image
+from i2i.device import resolve_device
 from i2i.errors import CheckpointError, DatasetError, I2IError
 from i2i.evaluation.metrics import image_metrics
 from i2i.evaluation.visuals import sample_grid
@@ -111,15 +112,6 @@ class _RunState:
         values = self.check_losses(trainer)
         self.loss_sums, self.loss_count = {}, 0
         return values
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise I2IError(f"train.device is '{name}' but CUDA is not available on this machine")
-    return device
 
 
 def find_resume_checkpoint(run_dir: Path, resume: str | None) -> Path | None:
@@ -359,6 +351,15 @@ class Trainer:
         total_steps = steps_per_epoch * tc.total_epochs
         if tc.max_steps is not None:
             total_steps = min(total_steps, tc.max_steps)
+        log.info(
+            "training %s on %s: %d steps of %d image(s) (%d per epoch); run folder %s",
+            cfg.method.name,
+            self.device,
+            total_steps,
+            tc.batch_size,
+            steps_per_epoch,
+            self.run_dir,
+        )
         run = _RunState(progress, loggers, val_records, train_records[: tc.num_samples] if not val_records else [])
         run.saved_at = progress.step if self.resume_from else -1
         opt_ctx = _Optimizers(self.optimizers)
