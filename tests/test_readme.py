@@ -57,3 +57,10 @@ def test_readme_quickstart_runs(tmp_path: Path) -> None:
     translated = sorted(p.name for p in (work / "out" / "facades-mini").iterdir())
     assert translated == ["1.png", "2.png", "3.png"]
     assert (work / "releases" / "facades-mini" / "model.safetensors").exists()
+
+    # the README's Python example runs against the release the quick start wrote
+    example = re.search(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
+    assert example, "README.md has no Python example"
+    code = example.group(1) + "\nassert photo.shape == (256, 256, 3) and photo.dtype.name == 'uint8'\n"
+    proc = subprocess.run([str(venv / "bin" / "python"), "-c", code], cwd=work, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
