@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import REPO, TINY, cli_args, write_aligned
 
 from i2i.cli import main
@@ -41,11 +42,22 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     ]
     (tmp_path / "empty").mkdir()
     for args in cases:
-        proc = subprocess.run([sys.executable, "-m", "i2i.cli", *args], capture_output=True, text=True, timeout=120)
+        cmd = [sys.executable, "-m", "i2i.cli", *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
         assert proc.returncode == 2, (args, proc.stderr)
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("i2i: error: "), proc.stderr
         assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "runs").exists()  # a refused run leaves no run folder behind
+
+
+def test_bad_flag_values_are_usage_errors(tmp_path: Path, capsys) -> None:
+    """A zero or negative --batch-size is refused by the argument parser (usage + one error line), no traceback."""
+    for command in (["eval", "m", "--data", "d"], ["translate", "m", "x", "--out", "o"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--batch-size", "0"])
+        assert exit_info.value.code == 2
+        assert "argument --batch-size: expected a positive integer, got 0" in capsys.readouterr().err
 
 
 def test_unknown_command_suggests(capsys) -> None:

@@ -90,12 +90,22 @@ def test_overrides_are_typed_by_the_schema() -> None:
         (["--method.generator.name=unet_265"], "did you mean 'unet_256'?"),
         (["--data.crop_size=300"], "load_size (286) must be at least crop_size (300)"),
         (["--train.val_every=often"], "expected e.g. '500 steps'"),
+        (["--data.load_size=143", "--data.crop_size=128"], "data.crop_size (128) must be a multiple of 256"),
+        (["--train.num_samples=-1"], "train.num_samples: must be >= 0"),
     ],
 )
 def test_mistakes_name_the_key(overrides: list[str], message: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(None, overrides)
     assert message in str(err.value)
+
+
+def test_cadences() -> None:
+    """Cadences read '500 steps', '2 epochs', a bare number (steps) or 'never'."""
+    cfg = load_config(None, ["--train.log_every=50", "--train.val_every=2 epochs", "--train.keep_every=never"])
+    assert (cfg.train.every("log_every").n, cfg.train.every("log_every").unit) == (50, "step")
+    assert (cfg.train.every("val_every").n, cfg.train.every("val_every").unit) == (2, "epoch")
+    assert not cfg.train.every("keep_every").due("step", 1000)
 
 
 def test_recipe_file_errors(tmp_path: Path) -> None:

@@ -17,6 +17,23 @@ TRAIN_EPILOG = """config options (each as --section.key=value or --section.key v
 """
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def default_eval_dir(model: Path, split: str) -> Path:
+    """<run or release folder>/eval/<split>; for a checkpoint file, its run folder (…/checkpoints/x.pt → …)."""
+    if model.is_file():
+        model = model.parent.parent if model.parent.name == "checkpoints" else model.parent
+    return model / "eval" / split
+
+
 def _train(argv: Sequence[str]) -> int:
     from i2i.config import format_options, from_dict, merge, parse_overrides
     from i2i.run_config import RunConfig, build_raw
@@ -70,12 +87,12 @@ def _eval(argv: Sequence[str]) -> int:
     parser.add_argument("--split", default="test", help="split to score (default: test)")
     parser.add_argument("--direction", choices=["AtoB", "BtoA"], help="override the model's direction")
     parser.add_argument("--layout", default="auto", choices=["auto", "aligned", "folders"])
-    parser.add_argument("--out", help="report folder (default: <model>/eval/<split>)")
+    parser.add_argument("--out", help="report folder (default: <run or release folder>/eval/<split>)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=_positive_int, default=8)
     args = parser.parse_args(argv)
     translator = load_translator(args.model, args.device)
-    out = Path(args.out) if args.out else Path(args.model) / "eval" / args.split
+    out = Path(args.out) if args.out else default_eval_dir(Path(args.model), args.split)
     summary = evaluate(
         translator, args.data, out, args.split, args.direction, args.layout, str(args.model), args.batch_size
     )
@@ -96,7 +113,7 @@ def _translate(argv: Sequence[str]) -> int:
     parser.add_argument("model", help="release folder, run folder or checkpoint file")
     parser.add_argument("inputs", nargs="+", help="image files, folders or quoted glob patterns")
     parser.add_argument("--out", required=True, help="output folder (outputs keep the input names)")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=_positive_int, default=8)
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     args = parser.parse_args(argv)

@@ -11,7 +11,9 @@ import i2i.methods  # noqa: F401  (registers methods and, through them, networks
 from i2i.config import from_dict, merge, opt, parse_overrides, read_yaml
 from i2i.data.config import DataConfig
 from i2i.errors import ConfigError
+from i2i.inference.translator import Preprocessing, resolve_bn_inference
 from i2i.methods.base import MethodConfig
+from i2i.models.base import GeneratorConfig
 from i2i.training.config import TrainConfig
 
 
@@ -27,10 +29,31 @@ class RunConfig:
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name or self.name in (".", ".."):
             raise ConfigError(f"name: must be a plain folder name, got {self.name!r}")
+        # Training crops go into the generator unpadded, so they must fit its down-sampling exactly.
+        generator = getattr(self.method, "generator", None)
+        multiple = generator.size_multiple if isinstance(generator, GeneratorConfig) else 1
+        if self.data.crop_size % multiple:
+            raise ConfigError(
+                f"data.crop_size ({self.data.crop_size}) must be a multiple of {multiple} for generator "
+                f"{generator.name}; use a crop of {max(multiple, self.data.crop_size // multiple * multiple)} "
+                "or a generator with fewer levels (e.g. unet_128 for 128-pixel crops)"
+            )
 
     @property
     def run_dir(self) -> Path:
         return Path(self.out_dir) / self.name
+
+    def preprocessing(self, generator: GeneratorConfig) -> Preprocessing:
+        """How images are prepared for ``generator`` at validation, evaluation and translation time."""
+        return Preprocessing(
+            input_channels=self.data.input_channels,
+            output_channels=self.data.output_channels,
+            direction=self.data.direction,
+            size_multiple=generator.size_multiple,
+            infer_size=self.data.infer_size,
+            resize_mode=self.data.resize_mode,
+            bn_inference=resolve_bn_inference(generator, self.train.batch_size),
+        )
 
 
 def build_raw(path: str | Path | None = None, overrides: Sequence[str] | dict[str, Any] = ()) -> dict[str, Any]:

@@ -63,3 +63,26 @@ def test_eval_of_a_missing_split_is_a_clear_error(tiny_run: Path, tmp_path: Path
     data = tiny_run.parent.parent / "data"
     assert main(["eval", str(tiny_run), "--data", str(data), "--split", "val2", "--out", str(tmp_path / "r")]) == 2
     assert "split 'val2' not found" in capsys.readouterr().err
+
+
+def test_eval_of_a_checkpoint_file_reports_into_its_run_folder(tiny_run: Path, tmp_path: Path) -> None:
+    """`i2i eval run/checkpoints/last.pt` without --out writes to run/eval/<split>."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    data = tiny_run.parent.parent / "data"
+    assert main(["eval", str(run / "checkpoints" / "last.pt"), "--data", str(data)]) == 0
+    assert (run / "eval" / "test" / "summary.json").exists()
+
+
+def test_images_too_small_for_ssim_are_skipped_with_a_reason(tiny_run: Path, tmp_path: Path) -> None:
+    """A 6×6 pair cannot be scored by SSIM's 7×7 window: it is listed as skipped, the others are scored."""
+    data = tmp_path / "data" / "test"
+    data.mkdir(parents=True)
+    Image.fromarray(np.zeros((6, 12, 3), dtype=np.uint8)).save(data / "tiny.png")
+    Image.fromarray(np.full((32, 64, 3), 128, dtype=np.uint8)).save(data / "ok.png")
+    out = tmp_path / "report"
+    assert main(["eval", str(tiny_run), "--data", str(tmp_path / "data"), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["count"] == 1 and "tiny.png" in summary["skipped"][0] and "7x7" in summary["skipped"][0]

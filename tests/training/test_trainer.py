@@ -172,3 +172,31 @@ def test_nan_weights_are_never_checkpointed(
     with pytest.raises(TrainingDiverged, match="network weight"):
         Trainer(cfg).fit()
     assert not (tmp_path / "nanw" / "checkpoints" / "last.pt").exists()
+
+
+def test_epoch_cadences_and_no_sample_grids(aligned_dataset: Path, tmp_path: Path) -> None:
+    """log_every in epochs logs losses once per epoch; num_samples 0 writes no sample grids."""
+    cfg = tiny_config(aligned_dataset, tmp_path, "ep", train={"log_every": "1 epoch", "num_samples": 0})
+    run = Trainer(cfg).fit().run_dir
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "g_l1" in r] == [4, 8]
+    assert not (run / "samples").exists()
+
+
+def test_fresh_run_drops_stale_logs(
+    aligned_dataset: Path, tmp_path: Path
+) -> None:
+    """metrics.jsonl left by a run that never wrote a checkpoint does not leak into the new run's log."""
+    stale = tmp_path / "stale" / "metrics.jsonl"
+    stale.parent.mkdir(parents=True)
+    stale.write_text('{"step": 3, "g_l1": 123.0}\n')
+    Trainer(tiny_config(aligned_dataset, tmp_path, "stale")).fit()
+    assert "123.0" not in stale.read_text()
+
+
+def test_train_log_records_the_run(aligned_dataset: Path, tmp_path: Path) -> None:
+    """train.log in the run folder has the data summary and every validation line."""
+    run = Trainer(tiny_config(aligned_dataset, tmp_path, "log")).fit().run_dir
+    text = (run / "train.log").read_text()
+    assert "data: 4 training pairs, 2 validation pairs" in text
+    assert text.count("validation psnr") == 2

@@ -24,6 +24,7 @@ from i2i.data.io import IMAGE_EXTENSIONS, ImageReadError, is_image_file, read_im
 from i2i.data.processing import to_tensor
 from i2i.data.transforms import augment_pair
 from i2i.errors import DatasetError
+from i2i.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -242,3 +243,35 @@ class PairedDataset(Dataset):
             "path_b": record.path_b or record.path_a,
             "index": torch.tensor(index),
         }
+
+
+DATA_KINDS: Registry[type] = Registry("data kind")
+
+
+@DATA_KINDS.register("paired")
+class PairedData:
+    """The paired data kind: what the trainer needs from a dataset, for methods that learn from (input, target).
+
+    Every data kind offers the same four operations, so the training loop never needs to know which it has:
+    ``scan`` a split, split off a ``holdout``, make the augmented ``train_dataset``, and ``load_example`` one
+    validation example at its native size as uint8 arrays.
+    """
+
+    unit = "pairs"
+
+    def __init__(self, cfg: DataConfig) -> None:
+        self.cfg = cfg
+
+    def scan(self, split: str) -> ScanReport:
+        return scan_split(self.cfg, split)
+
+    def holdout(self, records: list[PairRecord], fraction: float) -> tuple[list[PairRecord], list[PairRecord]]:
+        return holdout_split(records, fraction)
+
+    def train_dataset(self, records: list[PairRecord]) -> PairedDataset:
+        return PairedDataset(records, self.cfg, train=True)
+
+    def load_example(self, record: PairRecord) -> dict[str, np.ndarray]:
+        """``{"a": input, "b": target}`` as (H, W, C) uint8 arrays, direction and channels applied."""
+        a, b = load_pair(record, self.cfg)
+        return {"a": a, "b": b}

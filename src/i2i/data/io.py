@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,10 +62,8 @@ def _open(path: Path) -> Image.Image:
     if size == 0:
         raise ImageReadError(path, "empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            # Between the limit and twice the limit Pillow only warns; we let those images through but quietly.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(path)
+        # Above Image.MAX_IMAGE_PIXELS Pillow warns; above twice that it refuses (DecompressionBombError).
+        return Image.open(path)
     except Image.DecompressionBombError as exc:
         raise ImageReadError(path, f"refused as a possible decompression bomb ({exc})") from None
     except UnidentifiedImageError:

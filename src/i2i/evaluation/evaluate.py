@@ -6,7 +6,6 @@ import csv
 import html
 import json
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,15 +85,21 @@ def evaluate(
         for (record, source, target), output in zip(chunk, outputs, strict=True):
             if output.shape != target.shape:  # input and target of different sizes: compare at the target's
                 output = resize_image(output, target.shape[:2])
+            try:
+                metrics = image_metrics(output, target)
+            except ValueError as exc:  # e.g. smaller than SSIM's 7x7 window
+                skipped.append(f"{record.path_a}: {exc}")
+                log.warning("skipped %s: %s", record.path_a, exc)
+                continue
             stem = _unique_stem(record.name, rows)
             for kind, image in (("input", source), ("output", output), ("target", target)):
                 write_image(out_dir / "images" / f"{stem}_{kind}.png", image)
-            rows.append({"name": stem, **image_metrics(output, target)})
+            rows.append({"name": stem, **metrics})
             if len(grid) < grid_rows:
                 grid.append([source, output, target])
     if not rows:
         raise ImageReadError(root, f"no readable pairs in split '{split}'")
-    means = {k: _mean([float(r[k]) for r in rows]) for k in METRICS}
+    means = {k: sum(float(r[k]) for r in rows) / len(rows) for k in METRICS}
     summary = EvalSummary(
         len(rows), means["psnr"], means["ssim"], means["l1"], str(root), split, data.direction, model_name, skipped
     )
@@ -104,11 +109,6 @@ def evaluate(
     (out_dir / "summary.json").write_text(json.dumps(vars(summary), indent=2) + "\n", encoding="utf-8")
     _write_html(out_dir / "index.html", summary, rows)
     return summary
-
-
-def _mean(values: list[float]) -> float:
-    finite = [v for v in values if math.isfinite(v)]
-    return sum(finite) / len(finite) if finite else float("inf")
 
 
 def _unique_stem(name: str, rows: list[dict[str, object]]) -> str:

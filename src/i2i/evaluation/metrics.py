@@ -59,8 +59,16 @@ def l1(output: np.ndarray, target: np.ndarray) -> float:
     return float(np.abs(output.astype(np.float64) - target.astype(np.float64)).mean() / 255.0)
 
 
+PSNR_CAP = 100.0  # dB; identical images would give inf, which no mean (or JSON file) survives
+
+
 def image_metrics(output: np.ndarray, target: np.ndarray) -> dict[str, float]:
-    return {"psnr": psnr(output, target), "ssim": ssim(output, target), "l1": l1(output, target)}
+    """PSNR (capped at PSNR_CAP), SSIM and L1 of one image pair; raises ValueError if SSIM is undefined."""
+    return {
+        "psnr": min(psnr(output, target), PSNR_CAP),
+        "ssim": ssim(output, target),
+        "l1": l1(output, target),
+    }
 
 
 def _check(output: np.ndarray, target: np.ndarray) -> None:

@@ -8,6 +8,7 @@ one image never depends on the other images in its batch.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -48,10 +49,13 @@ class Preprocessing:
 
 
 def prepare_generator(net: nn.Module, bn_inference: str) -> nn.Module:
-    """An inference-ready copy of ``net``: eval mode (no dropout), BatchNorm per the ``bn_inference`` rule."""
+    """An inference-ready copy of ``net``: eval mode (no dropout), BatchNorm per the ``bn_inference`` rule.
+
+    The copy leaves the caller's network (say, one still training) untouched.
+    """
     if bn_inference == "per_image" and any(isinstance(m, nn.BatchNorm2d) for m in net.modules()):
-        net = batchnorm_as_instancenorm(net)
-    return net.eval()
+        return batchnorm_as_instancenorm(net).eval()
+    return copy.deepcopy(net).eval()
 
 
 @torch.no_grad()
@@ -63,6 +67,15 @@ def run_generator(net: nn.Module, x: torch.Tensor, pre: Preprocessing) -> torch.
     padded, size = pad_to_multiple(x, pre.size_multiple)
     y = crop_to(net(padded), size).float()
     return resize(y, (height, width), pre.resize_mode)
+
+
+def translate_arrays(
+    net: nn.Module, images: list[np.ndarray], pre: Preprocessing, device: torch.device
+) -> list[np.ndarray]:
+    """Translates (H, W, C) uint8 images of one size as one batch; returns (H, W, C_out) uint8 images."""
+    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)  # np.stack copies: writable, contiguous
+    y = denormalize(run_generator(net, normalize(batch.to(device)), pre))
+    return [im.permute(1, 2, 0).cpu().numpy() for im in y]
 
 
 def resolve_bn_inference(gen_cfg: GeneratorConfig, train_batch_size: int) -> str:
@@ -100,6 +113,8 @@ class Translator:
         meta = read_release_config(path)
         gen_cfg = from_dict(GeneratorConfig, meta["generator"], "generator")
         pre = from_dict(Preprocessing, meta["preprocessing"], "preprocessing")
+        if tuple(pre.normalize) != (-1.0, 1.0):
+            raise CheckpointError(f"{path}: normalization {list(pre.normalize)} is not supported (only [-1, 1])")
         net = gen_cfg.build(pre.input_channels, pre.output_channels)
         weights = path / RELEASE_WEIGHTS
         try:
@@ -114,10 +129,7 @@ class Translator:
     # -- use -------------------------------------------------------------------------------------------------
     def translate_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Translates (H, W, C) uint8 images that all have the same size, as one batch."""
-        batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)  # np.stack copies: writable, contiguous
-        x = normalize(batch.to(self.device))
-        y = denormalize(run_generator(self.net, x, self.pre))
-        return [im.permute(1, 2, 0).cpu().numpy() for im in y]
+        return translate_arrays(self.net, images, self.pre, self.device)
 
     def __call__(self, images: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
         """Translates (H, W, C) uint8 images of any sizes; images of equal size are batched together."""

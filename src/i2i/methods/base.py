@@ -8,14 +8,17 @@ wrappers without the method knowing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
+import numpy as np
 import torch
 from torch import nn
 
 from i2i.config import Variant
 from i2i.data.config import DataConfig
+from i2i.inference.translator import Preprocessing
 from i2i.models.base import GeneratorConfig
 from i2i.registry import Registry
 
@@ -30,6 +33,7 @@ class MethodConfig(Variant):
 
     registry: ClassVar[Registry[type[Variant]]] = METHODS
     default_name: ClassVar[str] = "pix2pix"
+    data_kind: ClassVar[str] = "paired"  # which i2i.data.datasets.DATA_KINDS entry feeds this method
 
     def build(self, data: DataConfig) -> Method:
         raise NotImplementedError
@@ -50,6 +54,18 @@ class StepOutput:
     """Result of one training step: detached scalar losses by name (logged and checked for NaN)."""
 
     losses: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class ValidationResult:
+    """One validation example scored: metrics by name, and one row of images for the sample grid."""
+
+    metrics: dict[str, float]
+    row: list[np.ndarray]
+
+
+# Scores one validation example (uint8 arrays from the data kind's ``load_example``).
+Validator = Callable[[dict[str, np.ndarray]], ValidationResult]
 
 
 class StepContext(Protocol):
@@ -75,6 +91,15 @@ class Method(nn.Module):
     def translation(self) -> tuple[GeneratorConfig, nn.Module]:
         """The generator that maps the input domain to the output domain (what a release ships)."""
         raise NotImplementedError
+
+    def validator(self, pre: Preprocessing, device: torch.device) -> Validator:
+        """A function that scores one validation example with the current weights, as inference would run them.
+
+        Called once per validation round, so it can prepare inference copies of the networks up front.
+        """
+        raise NotImplementedError
+
+    sample_tag: ClassVar[str] = "samples"  # TensorBoard tag of the sample grids (names the grid's columns)
 
 
 def set_requires_grad(net: nn.Module, flag: bool) -> None:

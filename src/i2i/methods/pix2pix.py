@@ -10,7 +10,9 @@ Code ↔ paper: ``real_a`` = x (input), ``real_b`` = y (target), ``fake_b`` = G(
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -18,6 +20,8 @@ from torch import nn
 from i2i.config import opt
 from i2i.data.config import DataConfig
 from i2i.errors import ConfigError
+from i2i.evaluation.metrics import image_metrics
+from i2i.inference.translator import Preprocessing, prepare_generator, translate_arrays
 from i2i.losses.adversarial import GANLoss, GANMode
 from i2i.methods.base import (
     METHODS,
@@ -27,6 +31,8 @@ from i2i.methods.base import (
     OptimizerSpec,
     StepContext,
     StepOutput,
+    ValidationResult,
+    Validator,
     set_requires_grad,
 )
 from i2i.models.base import DiscriminatorConfig, GeneratorConfig
@@ -99,3 +105,15 @@ class Pix2Pix(Method):
 
     def translation(self) -> tuple[GeneratorConfig, nn.Module]:
         return self.config.generator, self.gen
+
+    sample_tag: ClassVar[str] = "samples/input_output_target"
+
+    def validator(self, pre: Preprocessing, device: torch.device) -> Validator:
+        """Translates the input and scores it against the target (PSNR, SSIM, L1) at the target's native size."""
+        net = prepare_generator(self.gen, pre.bn_inference)
+
+        def score(example: dict[str, np.ndarray]) -> ValidationResult:
+            (output,) = translate_arrays(net, [example["a"]], pre, device)
+            return ValidationResult(image_metrics(output, example["b"]), [example["a"], output, example["b"]])
+
+        return score

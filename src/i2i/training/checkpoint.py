@@ -21,7 +21,7 @@ from torch import nn
 
 from i2i.config import from_dict
 from i2i.errors import CheckpointError
-from i2i.inference.translator import Preprocessing, load_weights, resolve_bn_inference
+from i2i.inference.translator import Preprocessing, load_weights
 from i2i.models.base import GeneratorConfig
 
 if TYPE_CHECKING:
@@ -149,13 +149,4 @@ def generator_from_checkpoint(path: str | Path) -> CheckpointGenerator:
     method = cfg.method.build(cfg.data)
     load_networks(method.networks(), state, str(path))
     gen_cfg, net = method.translation()
-    pre = Preprocessing(
-        input_channels=cfg.data.input_channels,
-        output_channels=cfg.data.output_channels,
-        direction=cfg.data.direction,
-        size_multiple=gen_cfg.size_multiple,
-        infer_size=cfg.data.infer_size,
-        resize_mode=cfg.data.resize_mode,
-        bn_inference=resolve_bn_inference(gen_cfg, cfg.train.batch_size),
-    )
-    return CheckpointGenerator(gen_cfg, net, pre, cfg, int(state["progress"]["step"]))
+    return CheckpointGenerator(gen_cfg, net, cfg.preprocessing(gen_cfg), cfg, int(state["progress"]["step"]))

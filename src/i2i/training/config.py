@@ -9,7 +9,7 @@ from typing import Literal
 from i2i.config import opt
 from i2i.errors import ConfigError
 
-_EVERY = re.compile(r"^\s*(\d+)\s*(steps?|epochs?)\s*$")
+_EVERY = re.compile(r"^\s*(\d+)\s*(steps?|epochs?)?\s*$")
 
 BestMetric = Literal["psnr", "ssim", "l1"]
 
@@ -22,15 +22,14 @@ class Every:
     unit: Literal["step", "epoch"]
 
     @staticmethod
-    def parse(value: str | int, field: str) -> Every:
-        if isinstance(value, int):
-            return Every(value, "step")
-        if value.strip().lower() in ("never", "none", "0"):
+    def parse(value: str, field: str) -> Every:
+        """'500 steps', '1 epoch', a bare number (steps) or 'never'."""
+        if value.strip().lower() in ("never", "none"):
             return Every(0, "step")
         m = _EVERY.match(value.lower())
         if not m:
             raise ConfigError(f"{field}: expected e.g. '500 steps', '1 epoch' or 'never', got {value!r}")
-        return Every(int(m.group(1)), "step" if m.group(2).startswith("step") else "epoch")
+        return Every(int(m.group(1)), "epoch" if (m.group(2) or "").startswith("epoch") else "step")
 
     def due(self, unit: str, count: int) -> bool:
         """True when ``count`` (completed steps or epochs, matching ``unit``) hits this cadence."""
@@ -49,7 +48,7 @@ class TrainConfig:
     checkpoint_every: str = opt("1 epoch", "how often checkpoints/last.pt is rewritten")
     keep_every: str = opt("never", "how often a permanent checkpoints/step_XXXXXXX.pt is kept")
     best_metric: BestMetric | None = opt("psnr", "validation metric that selects checkpoints/best.pt (null: none)")
-    num_samples: int = opt(4, "validation images shown in each sample grid")
+    num_samples: int = opt(4, "validation images shown in each sample grid (0: no sample grids)")
     val_max_images: int | None = opt(None, "score at most this many validation images (null: all)")
     device: str = opt("auto", "auto (CUDA if available), cpu, cuda or cuda:N")
     deterministic: bool = opt(False, "use deterministic algorithms (bitwise reproducible, slower on GPUs)")
@@ -63,6 +62,10 @@ class TrainConfig:
             raise ConfigError("n_epochs + n_epochs_decay must be at least 1 (and neither negative)")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"max_steps: must be >= 1 or null, got {self.max_steps}")
+        if self.num_samples < 0:
+            raise ConfigError(f"num_samples: must be >= 0, got {self.num_samples}")
+        if self.val_max_images is not None and self.val_max_images < 1:
+            raise ConfigError(f"val_max_images: must be >= 1 or null, got {self.val_max_images}")
         for name in ("log_every", "sample_every", "val_every", "checkpoint_every", "keep_every"):
             Every.parse(getattr(self, name), name)
 

@@ -26,14 +26,11 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from i2i.config import dump_yaml, to_dict
-from i2i.data.datasets import PairedDataset, PairRecord, holdout_split, load_pair, scan_split
+from i2i.data.datasets import DATA_KINDS
 from i2i.data.io import write_image
-from i2i.data.processing import to_tensor, to_uint8_image
 from i2i.device import resolve_device
 from i2i.errors import CheckpointError, DatasetError, I2IError
-from i2i.evaluation.metrics import image_metrics
 from i2i.evaluation.visuals import sample_grid
-from i2i.inference.translator import Preprocessing, prepare_generator, resolve_bn_inference, run_generator
 from i2i.methods.base import Method
 from i2i.run_config import RunConfig
 from i2i.training.checkpoint import architecture_differences, load_networks, load_state, save_state
@@ -81,8 +78,8 @@ class _RunState:
         self,
         progress: _Progress,
         loggers: list[Logger],
-        val_records: list[PairRecord],
-        fallback_samples: list[PairRecord],
+        val_records: list[Any],
+        fallback_samples: list[Any],
     ) -> None:
         self.progress = progress
         self.loggers = loggers
@@ -164,30 +161,35 @@ class Trainer:
         self._stop_signal: int | None = None
 
     # -- setup -----------------------------------------------------------------------------------------------
-    def _load_data(self) -> tuple[list[PairRecord], list[PairRecord]]:
-        data = self.cfg.data
-        report = scan_split(data, data.train_split)
-        report.check(data.skip_bad)
-        if report.problems:
-            log.warning("skipping %d bad file(s) in %s [%s]:", len(report.problems), data.root, data.train_split)
-            for problem in report.problems:
-                log.warning("  %s", problem)
-        train = report.records
-        val: list[PairRecord] = []
-        if data.val_split is not None:
+    def _load_data(self) -> tuple[list[Any], list[Any]]:
+        """Scans the training (and validation) split with the method's data kind; bad files refuse or warn."""
+        cfg = self.cfg.data
+        self.data = DATA_KINDS.get(self.cfg.method.data_kind)(cfg)
+        report = self.data.scan(cfg.train_split)
+        report.check(cfg.skip_bad)
+        train, val = report.records, []
+        reports = [report]
+        if cfg.val_split is not None:
             try:
-                val_report = scan_split(data, data.val_split)
+                val_report = self.data.scan(cfg.val_split)
             except DatasetError as exc:
                 raise DatasetError(
                     f"validation split: {exc} (set --data.val_split=null, optionally with --data.holdout=0.2)"
                 ) from None
-            val_report.check(data.skip_bad)
+            val_report.check(cfg.skip_bad)
             val = val_report.records
-        elif data.holdout > 0:
-            train, val = holdout_split(train, data.holdout)
+            reports.append(val_report)
+        elif cfg.holdout > 0:
+            train, val = self.data.holdout(train, cfg.holdout)
             if not train or not val:
-                raise DatasetError(f"data.holdout={data.holdout} leaves an empty train or val set")
-        log.info("data: %d training pairs, %d validation pairs (%s)", len(train), len(val), report.summary())
+                raise DatasetError(f"data.holdout={cfg.holdout} leaves an empty train or val set")
+        for rep in reports:
+            if rep.problems:
+                log.warning("skipping %d bad file(s) in %s [%s]:", len(rep.problems), rep.root, rep.split)
+                for problem in rep.problems:
+                    log.warning("  %s", problem)
+        unit = self.data.unit
+        log.info("data: %d training %s, %d validation %s (%s)", len(train), unit, len(val), unit, report.summary())
         return train, val
 
     def _seed(self) -> None:
@@ -212,16 +214,7 @@ class Trainer:
         self.schedulers = {
             name: torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda=factor) for name, opt in self.optimizers.items()
         }
-        gen_cfg, _ = self.method.translation()
-        self.preprocessing = Preprocessing(
-            input_channels=self.cfg.data.input_channels,
-            output_channels=self.cfg.data.output_channels,
-            direction=self.cfg.data.direction,
-            size_multiple=gen_cfg.size_multiple,
-            infer_size=self.cfg.data.infer_size,
-            resize_mode=self.cfg.data.resize_mode,
-            bn_inference=resolve_bn_inference(gen_cfg, self.cfg.train.batch_size),
-        )
+        self.preprocessing = self.cfg.preprocessing(self.method.translation()[0])
 
     def _restore(self, path: Path) -> _Progress:
         state = load_state(path)
@@ -281,43 +274,40 @@ class Trainer:
         )
 
     # -- validation and samples ------------------------------------------------------------------------------
-    def _inference_net(self) -> torch.nn.Module:
-        _, gen = self.method.translation()
-        return prepare_generator(gen, self.preprocessing.bn_inference)
+    def _examples(self, records: list[Any], limit: int | None) -> list[tuple[Any, dict[str, np.ndarray]]]:
+        return [(r, self.data.load_example(r)) for r in (records[:limit] if limit else records)]
 
-    def _translate(self, net: torch.nn.Module, image: np.ndarray) -> np.ndarray:
-        x = to_tensor(image).unsqueeze(0).to(self.device)
-        return to_uint8_image(run_generator(net, x, self.preprocessing)[0])
-
-    def validate(self, records: list[PairRecord]) -> dict[str, float]:
-        """Mean PSNR / SSIM / L1 of the generator on ``records`` at their native size."""
-        limit = self.cfg.train.val_max_images
-        records = records[:limit] if limit else records
-        net = self._inference_net()
+    def validate(self, records: list[Any]) -> dict[str, float]:
+        """Mean of the method's validation metrics over ``records`` (at most ``train.val_max_images``)."""
+        score = self.method.validator(self.preprocessing, self.device)
         totals: dict[str, float] = {}
-        for record in records:
-            source, target = load_pair(record, self.cfg.data)
-            for key, value in image_metrics(self._translate(net, source), target).items():
-                totals[key] = totals.get(key, 0.0) + min(value, 100.0)  # identical images: cap PSNR at 100 dB
-        return {key: value / len(records) for key, value in totals.items()}
+        counted = 0
+        for record, example in self._examples(records, self.cfg.train.val_max_images):
+            try:
+                metrics = score(example).metrics
+            except ValueError as exc:  # e.g. an image too small for SSIM: say which, score the rest
+                log.warning("validation skipped %s: %s", getattr(record, "name", record), exc)
+                continue
+            counted += 1
+            for key, value in metrics.items():
+                totals[key] = totals.get(key, 0.0) + value
+        return {key: value / counted for key, value in totals.items()} if counted else {}
 
     def _write_samples(self, run: _RunState) -> None:
-        net = self._inference_net()
-        rows = []
-        for record in run.sample_records[: self.cfg.train.num_samples]:
-            source, target = load_pair(record, self.cfg.data)
-            rows.append([source, self._translate(net, source), target])
-        grid = sample_grid(rows, height=min(256, self.cfg.data.crop_size))
         step = run.progress.step
+        run.sampled_at = step
+        if not run.sample_records or self.cfg.train.num_samples < 1:
+            return
+        score = self.method.validator(self.preprocessing, self.device)
+        rows = [score(example).row for _, example in self._examples(run.sample_records, self.cfg.train.num_samples)]
+        grid = sample_grid(rows, height=min(256, self.cfg.data.crop_size))
         write_image(self.run_dir / "samples" / f"step_{step:07d}.png", grid)
         for logger in run.loggers:
-            logger.log_image(step, "samples/input_output_target", grid)
-        run.sampled_at = step
+            logger.log_image(step, self.method.sample_tag, grid)
 
     # -- the loop --------------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
         """Trains to the end of the schedule (or max_steps) and returns where the results are."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         with _log_to_file(self.run_dir / "train.log"):
             return self._fit()
 
@@ -329,13 +319,15 @@ class Trainer:
         progress = self._restore(self.resume_from) if self.resume_from else _Progress()
         if self.resume_from:
             log.info("resuming from %s at step %d (epoch %d)", self.resume_from, progress.step, progress.epoch + 1)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         dump_yaml(to_dict(cfg), self.run_dir / "config.yaml")
-        resume_step = progress.step if self.resume_from else None
+        # Records a killed run wrote after its last checkpoint (or before its first one) are dropped.
+        resume_step = progress.step if self.resume_from else 0
         loggers: list[Logger] = [JsonlLogger(self.run_dir / "metrics.jsonl", resume_step)]
         if tc.tensorboard:
             loggers.append(TensorBoardLogger(self.run_dir / "tensorboard", resume_step))
 
-        dataset = PairedDataset(train_records, cfg.data, train=True)
+        dataset = self.data.train_dataset(train_records)
         sampler = EpochSampler(len(dataset), tc.batch_size, cfg.seed)
         loader = DataLoader(
             dataset,
@@ -387,8 +379,6 @@ class Trainer:
                         progress.step += 1
                         progress.batch_in_epoch += 1
                         pbar.update(tc.batch_size)
-                        if tc.every("log_every").due("step", progress.step):
-                            self._log_losses(run)
                         self._periodic(run, "step", progress.step)
                         if self._stop_signal is not None:
                             raise _Stop()
@@ -437,6 +427,8 @@ class Trainer:
     def _periodic(self, run: _RunState, unit: str, count: int) -> None:
         """Everything that happens on a cadence, after a step (unit 'step') or an epoch (unit 'epoch')."""
         tc = self.cfg.train
+        if tc.every("log_every").due(unit, count):
+            self._log_losses(run)
         if tc.every("sample_every").due(unit, count):
             self._write_samples(run)
         if run.val_records and tc.every("val_every").due(unit, count):
@@ -502,10 +494,24 @@ class Trainer:
                 signal.signal(s, h)
 
 
+class _LazyFileHandler(logging.FileHandler):
+    """A log file that is created (folder included) only when the first message arrives.
+
+    A run refused before it starts (bad data, bad config) therefore leaves no empty run folder behind.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8", delay=True)
+
+    def _open(self):
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        return super()._open()
+
+
 @contextlib.contextmanager
 def _log_to_file(path: Path):
     """Copies the package's log messages (data summary, validation, warnings) to the run folder's train.log."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _LazyFileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger("i2i")
     previous_level = logger.level
