@@ -183,9 +183,7 @@ def test_epoch_cadences_and_no_sample_grids(aligned_dataset: Path, tmp_path: Pat
     assert not (run / "samples").exists()
 
 
-def test_fresh_run_drops_stale_logs(
-    aligned_dataset: Path, tmp_path: Path
-) -> None:
+def test_fresh_run_drops_stale_logs(aligned_dataset: Path, tmp_path: Path) -> None:
     """metrics.jsonl left by a run that never wrote a checkpoint does not leak into the new run's log."""
     stale = tmp_path / "stale" / "metrics.jsonl"
     stale.parent.mkdir(parents=True)
