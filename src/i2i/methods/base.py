@@ -74,9 +74,10 @@ class StepContext(Protocol):
 
 
 class Method(nn.Module):
-    """Base class of training methods. Subclasses set ``config`` and implement the four methods below."""
+    """Base class of training methods. Subclasses set ``config`` and implement the five methods below."""
 
     config: MethodConfig
+    sample_tag: ClassVar[str] = "samples"  # TensorBoard tag of the sample grids (names the grid's columns)
 
     def networks(self) -> dict[str, nn.Module]:
         """Every network with trainable state, by a stable name used in checkpoints."""
@@ -98,8 +99,6 @@ class Method(nn.Module):
         Called once per validation round, so it can prepare inference copies of the networks up front.
         """
         raise NotImplementedError
-
-    sample_tag: ClassVar[str] = "samples"  # TensorBoard tag of the sample grids (names the grid's columns)
 
 
 def set_requires_grad(net: nn.Module, flag: bool) -> None:

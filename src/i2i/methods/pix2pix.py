@@ -63,6 +63,8 @@ class Pix2PixConfig(MethodConfig):
 
 
 class Pix2Pix(Method):
+    sample_tag: ClassVar[str] = "samples/input_output_target"
+
     def __init__(self, config: Pix2PixConfig, in_channels: int, out_channels: int) -> None:
         super().__init__()
         self.config = config
@@ -105,8 +107,6 @@ class Pix2Pix(Method):
 
     def translation(self) -> tuple[GeneratorConfig, nn.Module]:
         return self.config.generator, self.gen
-
-    sample_tag: ClassVar[str] = "samples/input_output_target"
 
     def validator(self, pre: Preprocessing, device: torch.device) -> Validator:
         """Translates the input and scores it against the target (PSNR, SSIM, L1) at the target's native size."""
