@@ -10,24 +10,33 @@ import pytest
 import torch
 from helpers import tiny_config
 
+from i2i.data.io import atomic_write
 from i2i.errors import CheckpointError
-from i2i.training.checkpoint import atomic_write_bytes, load_state, resolve_checkpoint, save_state
+from i2i.training.checkpoint import load_state, resolve_checkpoint, save_state
 from i2i.training.trainer import Trainer
 
 
 def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """If the rename never happens (crash, full disk), the previous file is intact and no temp file is left."""
     target = tmp_path / "last.pt"
-    atomic_write_bytes(target, b"old")
+    atomic_write(target, b"old", durable=True)
 
     def broken_replace(src: str, dst: str) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError):
-        atomic_write_bytes(target, b"new")
+        atomic_write(target, b"new", durable=True)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    """Atomic writes go through a private temp file, but the result is readable like any file open() makes."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    atomic_write(tmp_path / "x.bin", b"data")
+    assert (tmp_path / "x.bin").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 class Payload:

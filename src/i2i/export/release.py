@@ -13,6 +13,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from i2i import __version__
 from i2i.config import to_dict
+from i2i.data.io import atomic_write
 from i2i.errors import I2IError
 from i2i.inference.translator import (
     RELEASE_CONFIG,
@@ -22,7 +23,7 @@ from i2i.inference.translator import (
     Translator,
     preprocessing_dict,
 )
-from i2i.training.checkpoint import atomic_write_bytes, generator_from_checkpoint, resolve_checkpoint
+from i2i.training.checkpoint import generator_from_checkpoint, resolve_checkpoint
 
 
 def export_release(source: str | Path, out_dir: str | Path, overwrite: bool = False) -> Path:
@@ -44,9 +45,9 @@ def export_release(source: str | Path, out_dir: str | Path, overwrite: bool = Fa
     }
     state = {k: v.detach().cpu().contiguous() for k, v in gen.network.state_dict().items()}
     weights = safetensors_bytes(state, metadata={"format": "pt", "i2i_release": str(RELEASE_VERSION)})
-    atomic_write_bytes(out_dir / RELEASE_WEIGHTS, weights)
-    atomic_write_bytes(out_dir / RELEASE_CONFIG, (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
-    atomic_write_bytes(out_dir / "README.md", _model_card(meta).encode("utf-8"))
+    atomic_write(out_dir / RELEASE_WEIGHTS, weights, durable=True)
+    atomic_write(out_dir / RELEASE_CONFIG, (json.dumps(meta, indent=2) + "\n").encode("utf-8"), durable=True)
+    atomic_write(out_dir / "README.md", _model_card(meta).encode("utf-8"))
     return out_dir
 
 

@@ -1,4 +1,5 @@
-"""Training state on disk: one dict per checkpoint, written atomically, read without unpickling arbitrary objects.
+"""Training state on disk: one dict per checkpoint, written atomically (temp file, fsync, rename), loaded
+without unpickling arbitrary objects.
 
 A checkpoint holds everything an exact resume needs: every network, optimizer and LR scheduler, the position in
 the data stream (epoch and batch within it), the RNG states, the best validation score and the resolved config.
@@ -9,9 +10,7 @@ Files: ``checkpoints/last.pt`` (rewritten on a cadence), ``best.pt`` (best valid
 from __future__ import annotations
 
 import io
-import os
 import pickle
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ import torch
 from torch import nn
 
 from i2i.config import from_dict
+from i2i.data.io import atomic_write
 from i2i.errors import CheckpointError
 from i2i.inference.translator import Preprocessing, load_weights
 from i2i.models.base import GeneratorConfig
@@ -31,38 +31,10 @@ STATE_FORMAT = "i2i-train-state"
 STATE_VERSION = 1
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Writes ``data`` to a temp file in the same folder, fsyncs it and renames it over ``path``.
-
-    A crash at any moment leaves either the old file or the new one, never a partial file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
 def save_state(path: str | Path, state: dict[str, Any]) -> None:
     buffer = io.BytesIO()
     torch.save({"format": STATE_FORMAT, "version": STATE_VERSION, **state}, buffer)
-    atomic_write_bytes(Path(path), buffer.getvalue())
+    atomic_write(path, buffer.getvalue(), durable=True)
 
 
 def load_state(path: str | Path) -> dict[str, Any]:
