@@ -365,6 +365,7 @@ class Trainer:
             smoothing=0.1,
         )
         run.pbar = pbar
+        self.method.train()  # validation and samples run on inference copies, so this mode never changes
         with self._signals(), logging_redirect_tqdm():
             try:
                 while progress.epoch < tc.total_epochs and progress.step < total_steps:
@@ -374,7 +375,6 @@ class Trainer:
                             k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v
                             for k, v in batch.items()
                         }
-                        self.method.train()
                         run.add_losses(self.method.training_step(batch, opt_ctx).losses)
                         progress.step += 1
                         progress.batch_in_epoch += 1
