@@ -74,7 +74,12 @@ class TrainConfig:
         return self.n_epochs + self.n_epochs_decay
 
     def every(self, name: str) -> Every:
-        return Every.parse(getattr(self, name), name)
+        """The parsed cadence of field ``name`` (parsed once: the training loop asks after every step)."""
+        cache = self.__dict__.setdefault("_every_cache", {})
+        key = (name, getattr(self, name))
+        if key not in cache:
+            cache[key] = Every.parse(key[1], name)
+        return cache[key]
 
     def lr_factor(self, epoch: int) -> float:
         """Learning-rate multiplier during 0-based ``epoch``: 1, then linear decay (the pix2pix/CycleGAN rule)."""
