@@ -65,11 +65,13 @@ def test_resume_at_epoch_boundary_is_bit_exact(aligned_dataset: Path, tmp_path: 
 
 
 def test_resume_auto_continues_a_longer_schedule(aligned_dataset: Path, tmp_path: Path) -> None:
-    """--resume auto picks up last.pt; a finished run resumed with the same schedule does no more steps."""
+    """--resume auto picks up last.pt: the same schedule does no more steps, a longer one trains on."""
     cfg = tiny_config(aligned_dataset, tmp_path, "auto")
     first = Trainer(cfg).fit()
     again = Trainer(cfg, resume="auto").fit()
     assert again.step == first.step == 8
+    longer = Trainer(tiny_config(aligned_dataset, tmp_path, "auto", train={"n_epochs_decay": 2}), resume="auto").fit()
+    assert (longer.step, longer.epoch) == (12, 3)
 
 
 def test_fresh_run_refuses_existing_run_folder(aligned_dataset: Path, tmp_path: Path) -> None:

@@ -98,17 +98,27 @@ class _RunState:
             self.loss_sums[k] = self.loss_sums[k] + v if k in self.loss_sums else v.clone()
         self.loss_count += 1
 
-    def check_losses(self, trainer: Trainer) -> dict[str, float]:
+    def check_losses(self, ckpt_dir: Path) -> dict[str, float]:
+        """Mean losses since the last log; raises TrainingDiverged if any is NaN/inf."""
         values = {k: float(v) / max(self.loss_count, 1) for k, v in self.loss_sums.items()}
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
-            trainer._diverged(f"loss {bad[0]}", self.progress)
+            raise _diverged(f"loss {bad[0]}", self.progress, ckpt_dir)
         return values
 
-    def take_losses(self, trainer: Trainer) -> dict[str, float]:
-        values = self.check_losses(trainer)
+    def take_losses(self, ckpt_dir: Path) -> dict[str, float]:
+        values = self.check_losses(ckpt_dir)
         self.loss_sums, self.loss_count = {}, 0
         return values
+
+
+def _diverged(what: str, progress: _Progress, ckpt_dir: Path) -> TrainingDiverged:
+    last = ckpt_dir / "last.pt"
+    where = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written"
+    return TrainingDiverged(
+        f"{what} became NaN/inf at step {progress.step} (epoch {progress.epoch + 1}); training stopped and "
+        f"{where}; try a lower learning rate or check the data"
+    )
 
 
 def find_resume_checkpoint(run_dir: Path, resume: str | None) -> Path | None:
@@ -254,7 +264,7 @@ class Trainer:
 
     def _save(self, name: str, run: _RunState) -> Path:
         """Writes a checkpoint, but only after checking that no loss since the last log and no weight is NaN/inf."""
-        run.check_losses(self)
+        run.check_losses(self.ckpt_dir)
         self._check_weights_finite(run.progress)
         path = self.ckpt_dir / name
         save_state(path, self._state(run.progress))
@@ -263,15 +273,7 @@ class Trainer:
     def _check_weights_finite(self, progress: _Progress) -> None:
         params = [p for p in self.method.parameters()]
         if params and not bool(torch.stack([p.detach().isfinite().all() for p in params]).all()):
-            self._diverged("a network weight", progress)
-
-    def _diverged(self, what: str, progress: _Progress) -> None:
-        last = self.ckpt_dir / "last.pt"
-        where = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written"
-        raise TrainingDiverged(
-            f"{what} became NaN/inf at step {progress.step} (epoch {progress.epoch + 1}); training stopped and "
-            f"{where}; try a lower learning rate or check the data"
-        )
+            raise _diverged("a network weight", progress, self.ckpt_dir)
 
     # -- validation and samples ------------------------------------------------------------------------------
     def _examples(self, records: list[Any], limit: int | None) -> list[tuple[Any, dict[str, np.ndarray]]]:
@@ -439,7 +441,7 @@ class Trainer:
             self._save(f"step_{run.progress.step:07d}.pt", run)
 
     def _log_losses(self, run: _RunState) -> None:
-        values = run.take_losses(self)
+        values = run.take_losses(self.ckpt_dir)
         now = time.perf_counter()
         values["images_per_sec"] = (run.progress.step - run.rate_step) * self.cfg.train.batch_size / (now - run.rate_t)
         run.rate_t, run.rate_step = now, run.progress.step
