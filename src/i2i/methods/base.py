@@ -78,6 +78,9 @@ class Method(nn.Module):
 
     config: MethodConfig
     sample_tag: ClassVar[str] = "samples"  # TensorBoard tag of the sample grids (names the grid's columns)
+    # True when ``training_step`` makes no host-side decision (Python random draws, ``.item()``, data-dependent
+    # branches): the whole step can then be captured once as a CUDA graph and replayed.
+    graph_safe: ClassVar[bool] = False
 
     def networks(self) -> dict[str, nn.Module]:
         """Every network with trainable state, by a stable name used in checkpoints."""

@@ -64,6 +64,7 @@ class Pix2PixConfig(MethodConfig):
 
 class Pix2Pix(Method):
     sample_tag: ClassVar[str] = "samples/input_output_target"
+    graph_safe: ClassVar[bool] = True
 
     def __init__(self, config: Pix2PixConfig, in_channels: int, out_channels: int) -> None:
         super().__init__()

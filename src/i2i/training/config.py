@@ -8,10 +8,12 @@ from typing import Literal
 
 from i2i.config import opt
 from i2i.errors import ConfigError
+from i2i.training.precision import PrecisionName
 
 _EVERY = re.compile(r"^\s*(\d+)\s*(steps?|epochs?)?\s*$")
 
 BestMetric = Literal["psnr", "ssim", "l1"]
+MemoryFormat = Literal["auto", "channels_last", "contiguous"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,16 @@ class TrainConfig:
     val_max_images: int | None = opt(None, "score at most this many validation images (null: all)")
     device: str = opt("auto", "auto (CUDA if available), cpu, cuda or cuda:N")
     deterministic: bool = opt(False, "use deterministic algorithms (bitwise reproducible, slower on GPUs)")
+    precision: PrecisionName = opt(
+        "auto", "forward-pass precision: auto (bf16 on GPUs that have it, else fp16; fp32 on CPUs), bf16, fp16, fp32"
+    )
+    memory_format: MemoryFormat = opt(
+        "auto", "tensor layout: channels_last (faster convolutions on GPUs), contiguous, auto (channels_last on GPUs)"
+    )
+    compile: bool = opt(False, "torch.compile the networks (GPUs: faster steps after a minute or two of compiling)")
+    cuda_graphs: bool = opt(
+        True, "on a single GPU, capture the whole training step as a CUDA graph after a few warm-up steps"
+    )
     progress: bool = opt(True, "show a progress bar")
     tensorboard: bool = opt(True, "write TensorBoard event files to the run folder")
 

@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,11 @@ from i2i.errors import CheckpointError, DatasetError, I2IError
 from i2i.evaluation.visuals import sample_grid
 from i2i.methods.base import Method
 from i2i.run_config import RunConfig
+from i2i.training import distributed
 from i2i.training.checkpoint import architecture_differences, load_networks, load_state, save_state
+from i2i.training.engine import TrainEngine
 from i2i.training.loggers import JsonlLogger, Logger, TensorBoardLogger
-from i2i.training.sampler import EpochSampler
+from i2i.training.sampler import EpochSampler, sample_seed
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +109,16 @@ class _RunState:
             raise _diverged(f"loss {bad[0]}", self.progress, ckpt_dir)
         return values
 
+    def reduce_losses(self) -> None:
+        """Replaces each loss sum by its mean over all processes (a collective: every process must call it)."""
+        if not self.loss_sums:
+            return
+        keys = sorted(self.loss_sums)
+        stacked = torch.stack([self.loss_sums[k].float() for k in keys])
+        torch.distributed.all_reduce(stacked)
+        stacked /= torch.distributed.get_world_size()
+        self.loss_sums = dict(zip(keys, stacked, strict=True))
+
     def take_losses(self, ckpt_dir: Path) -> dict[str, float]:
         values = self.check_losses(ckpt_dir)
         self.loss_sums, self.loss_count = {}, 0
@@ -136,19 +149,6 @@ def find_resume_checkpoint(run_dir: Path, resume: str | None) -> Path | None:
     return path
 
 
-class _Optimizers:
-    """The StepContext handed to methods: one Adam optimizer per spec name."""
-
-    def __init__(self, optimizers: dict[str, torch.optim.Optimizer]) -> None:
-        self.optimizers = optimizers
-
-    def step(self, name: str, loss: torch.Tensor) -> None:
-        opt = self.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-
 class Trainer:
     """Trains ``cfg.method`` on ``cfg.data`` into the run folder ``cfg.run_dir``.
 
@@ -167,7 +167,9 @@ class Trainer:
                 "or start another with a different --name"
             )
         self.ckpt_dir = self.run_dir / "checkpoints"
-        self.device = resolve_device(cfg.train.device)
+        self.dist = distributed.context_from_env()
+        distributed.check_batch(self.dist, cfg.train.batch_size)
+        self.device = distributed.device_for(self.dist, resolve_device(cfg.train.device))
         self._stop_signal: int | None = None
 
     # -- setup -----------------------------------------------------------------------------------------------
@@ -215,16 +217,16 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
 
     def _build(self) -> None:
-        self.method: Method = self.cfg.method.build(self.cfg.data).to(self.device)
-        self.optimizers = {
-            name: torch.optim.Adam(spec.params, lr=spec.lr, betas=spec.betas, weight_decay=spec.weight_decay)
-            for name, spec in self.method.optimizer_specs().items()
-        }
-        factor = self.cfg.train.lr_factor
-        self.schedulers = {
-            name: torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda=factor) for name, opt in self.optimizers.items()
-        }
+        self.engine = TrainEngine(self.cfg, self.device, self.dist)
+        self.method: Method = self.engine.method
+        self.optimizers = self.engine.optimizers
         self.preprocessing = self.cfg.preprocessing(self.method.translation()[0])
+        self._seed_rank(0)
+
+    def _seed_rank(self, step: int) -> None:
+        """Processes other than the first draw their own dropout masks (all start from the same weights)."""
+        if self.dist.rank > 0:
+            torch.manual_seed(sample_seed(self.cfg.seed, step, -1 - self.dist.rank))
 
     def _restore(self, path: Path) -> _Progress:
         state = load_state(path)
@@ -232,19 +234,16 @@ class Trainer:
         if diffs:
             raise CheckpointError(f"{path} was trained with a different architecture: " + "; ".join(diffs))
         load_networks(self.method.networks(), state, str(path))
-        try:
-            for name, opt in self.optimizers.items():
-                opt.load_state_dict(state["optimizers"][name])
-            for name, sched in self.schedulers.items():
-                sched.load_state_dict(state["schedulers"][name])
-        except (KeyError, ValueError) as exc:
-            raise CheckpointError(f"{path}: optimizer state does not fit this method ({exc})") from None
-        rng = state["rng"]
-        torch.set_rng_state(rng["torch"])
-        if self.device.type == "cuda" and rng.get("cuda"):
-            torch.cuda.set_rng_state_all(rng["cuda"])
-        random.setstate(rng["python"])
+        self.engine.load_optimizer_state(state, str(path))
         p = state["progress"]
+        rng = state["rng"]
+        random.setstate(rng["python"])
+        if self.dist.rank == 0:
+            torch.set_rng_state(rng["torch"])
+            if self.device.type == "cuda" and rng.get("cuda"):
+                torch.cuda.set_rng_state(rng["cuda"][0], self.device)
+        else:  # only the first process's streams are saved; the others restart theirs from the step
+            self._seed_rank(p["step"])
         return _Progress(p["step"], p["epoch"], p["batch_in_epoch"], p.get("best_value"), p.get("best_step"))
 
     # -- checkpoints -----------------------------------------------------------------------------------------
@@ -252,22 +251,24 @@ class Trainer:
         return {
             "config": to_dict(self.cfg),
             "progress": vars(progress).copy(),
-            "networks": {name: net.state_dict() for name, net in self.method.networks().items()},
-            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
-            "schedulers": {name: s.state_dict() for name, s in self.schedulers.items()},
+            **self.engine.state_dict(),
             "rng": {
                 "torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+                "cuda": [torch.cuda.get_rng_state(self.device)] if self.device.type == "cuda" else [],
                 "python": random.getstate(),
             },
         }
 
     def _save(self, name: str, run: _RunState) -> Path:
-        """Writes a checkpoint, but only after checking that no loss since the last log and no weight is NaN/inf."""
+        """Writes a checkpoint, but only after checking that no loss since the last log and no weight is NaN/inf.
+
+        Every process checks (their weights are equal, so they agree); only the first one writes.
+        """
         run.check_losses(self.ckpt_dir)
         self._check_weights_finite(run.progress)
         path = self.ckpt_dir / name
-        save_state(path, self._state(run.progress))
+        if self.dist.is_main:
+            save_state(path, self._state(run.progress))
         return path
 
     def _check_weights_finite(self, progress: _Progress) -> None:
@@ -310,30 +311,23 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
         """Trains to the end of the schedule (or max_steps) and returns where the results are."""
-        with _log_to_file(self.run_dir / "train.log"):
-            return self._fit()
+        with _log_to_file(self.run_dir / "train.log", enabled=self.dist.is_main):
+            distributed.init_process_group(self.dist, self.device)
+            try:
+                return self._fit()
+            finally:
+                distributed.destroy_process_group(self.dist)
 
-    def _fit(self) -> TrainResult:
+    def _batches(self, train_records: list[Any]) -> _Batches:
+        """The training batches of each epoch, from the data loader (worker processes) on this device."""
         cfg, tc = self.cfg, self.cfg.train
-        train_records, val_records = self._load_data()
-        self._seed()
-        self._build()
-        progress = self._restore(self.resume_from) if self.resume_from else _Progress()
-        if self.resume_from:
-            log.info("resuming from %s at step %d (epoch %d)", self.resume_from, progress.step, progress.epoch + 1)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        dump_yaml(to_dict(cfg), self.run_dir / "config.yaml")
-        # Records a killed run wrote after its last checkpoint (or before its first one) are dropped.
-        resume_step = progress.step if self.resume_from else 0
-        loggers: list[Logger] = [JsonlLogger(self.run_dir / "metrics.jsonl", resume_step)]
-        if tc.tensorboard:
-            loggers.append(TensorBoardLogger(self.run_dir / "tensorboard", resume_step))
-
         dataset = self.data.train_dataset(train_records)
-        sampler = EpochSampler(len(dataset), tc.batch_size, cfg.seed)
+        local_batch = tc.batch_size // self.dist.world_size
+        rank, world = self.dist.rank, self.dist.world_size
+        sampler = EpochSampler(len(dataset), local_batch, cfg.seed, rank=rank, world_size=world)
         loader = DataLoader(
             dataset,
-            batch_size=tc.batch_size,
+            batch_size=local_batch,
             sampler=sampler,
             num_workers=cfg.data.num_workers,
             pin_memory=self.device.type == "cuda",
@@ -341,28 +335,54 @@ class Trainer:
             # A private generator keeps the loader from drawing on the global RNG (dropout's), for exact resume.
             generator=torch.Generator().manual_seed(cfg.seed),
         )
-        steps_per_epoch = sampler.batches_per_epoch()
+        return _Batches(sampler, loader, self.engine.to_device)
+
+    def _fit(self) -> TrainResult:
+        cfg, tc = self.cfg, self.cfg.train
+        main = self.dist.is_main
+        train_records, val_records = self._load_data()
+        self._seed()
+        self._build()
+        progress = self._restore(self.resume_from) if self.resume_from else _Progress()
+        if self.resume_from:
+            log.info("resuming from %s at step %d (epoch %d)", self.resume_from, progress.step, progress.epoch + 1)
+        loggers: list[Logger] = []
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            dump_yaml(to_dict(cfg), self.run_dir / "config.yaml")
+            # Records a killed run wrote after its last checkpoint (or before its first one) are dropped.
+            resume_step = progress.step if self.resume_from else 0
+            loggers.append(JsonlLogger(self.run_dir / "metrics.jsonl", resume_step))
+            if tc.tensorboard:
+                loggers.append(TensorBoardLogger(self.run_dir / "tensorboard", resume_step))
+
+        batches = self._batches(train_records)
+        steps_per_epoch = batches.steps_per_epoch
         total_steps = steps_per_epoch * tc.total_epochs
         if tc.max_steps is not None:
             total_steps = min(total_steps, tc.max_steps)
         log.info(
-            "training %s on %s: %d steps of %d image(s) (%d per epoch); run folder %s",
+            "training %s on %s (%s): %d steps of %d image(s) (%d per epoch); run folder %s",
             cfg.method.name,
             self.device,
+            self.engine.describe(),
             total_steps,
             tc.batch_size,
             steps_per_epoch,
             self.run_dir,
         )
+        if not main:
+            val_records = []
         run = _RunState(progress, loggers, val_records, train_records[: tc.num_samples] if not val_records else [])
+        if not main:
+            run.sample_records = []
         run.saved_at = progress.step if self.resume_from else -1
-        opt_ctx = _Optimizers(self.optimizers)
         pbar = tqdm(
             total=total_steps * tc.batch_size,
             initial=progress.step * tc.batch_size,
             unit="img",
             desc=cfg.name,
-            disable=not tc.progress,
+            disable=not (tc.progress and main),
             dynamic_ncols=True,
             smoothing=0.1,
         )
@@ -371,18 +391,13 @@ class Trainer:
         with self._signals(), logging_redirect_tqdm():
             try:
                 while progress.epoch < tc.total_epochs and progress.step < total_steps:
-                    sampler.set_epoch(progress.epoch, progress.batch_in_epoch)
-                    for batch in loader if progress.batch_in_epoch < steps_per_epoch else []:
-                        batch = {
-                            k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v
-                            for k, v in batch.items()
-                        }
-                        run.add_losses(self.method.training_step(batch, opt_ctx).losses)
+                    for batch in batches.epoch(progress.epoch, progress.batch_in_epoch):
+                        run.add_losses(self.engine.train_step(batch))
                         progress.step += 1
                         progress.batch_in_epoch += 1
                         pbar.update(tc.batch_size)
                         self._periodic(run, "step", progress.step)
-                        if self._stop_signal is not None:
+                        if self._should_stop():
                             raise _Stop()
                         if progress.step >= total_steps:
                             break
@@ -418,13 +433,22 @@ class Trainer:
             run.val_metrics,
         )
 
+    def _should_stop(self) -> bool:
+        """A signal stops the run after the current step; all processes agree on the step (one all_reduce)."""
+        if not self.dist.enabled:
+            return self._stop_signal is not None
+        flag = torch.tensor([0 if self._stop_signal is None else self._stop_signal], device=self.device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        if flag.item() and self._stop_signal is None:
+            self._stop_signal = int(flag.item())
+        return bool(flag.item())
+
     def _step_schedulers(self) -> None:
         with warnings.catch_warnings():
             # A run resumed exactly at an epoch's end steps the schedule before its first optimizer step; the
             # schedule's state came from the checkpoint, so torch's warning about skipped values does not apply.
             warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
-            for sched in self.schedulers.values():
-                sched.step()
+            self.engine.step_schedulers()
 
     def _periodic(self, run: _RunState, unit: str, count: int) -> None:
         """Everything that happens on a cadence, after a step (unit 'step') or an epoch (unit 'epoch')."""
@@ -441,11 +465,13 @@ class Trainer:
             self._save(f"step_{run.progress.step:07d}.pt", run)
 
     def _log_losses(self, run: _RunState) -> None:
+        if self.dist.enabled:  # the logged losses are means over every process's share of the batches
+            run.reduce_losses()
         values = run.take_losses(self.ckpt_dir)
         now = time.perf_counter()
         values["images_per_sec"] = (run.progress.step - run.rate_step) * self.cfg.train.batch_size / (now - run.rate_t)
         run.rate_t, run.rate_step = now, run.progress.step
-        values["lr"] = next(iter(self.optimizers.values())).param_groups[0]["lr"]
+        values["lr"] = float(next(iter(self.optimizers.values())).param_groups[0]["lr"])
         self._log(run.loggers, run.progress.step, values)
         run.pbar.set_postfix({k: f"{v:.3g}" for k, v in values.items() if k != "lr"}, refresh=False)
 
@@ -511,8 +537,11 @@ class _LazyFileHandler(logging.FileHandler):
 
 
 @contextlib.contextmanager
-def _log_to_file(path: Path):
+def _log_to_file(path: Path, enabled: bool = True):
     """Copies the package's log messages (data summary, validation, warnings) to the run folder's train.log."""
+    if not enabled:
+        yield
+        return
     handler = _LazyFileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger("i2i")
@@ -530,6 +559,24 @@ def _log_to_file(path: Path):
 
 class _Stop(Exception):
     pass
+
+
+class _Batches:
+    """Training batches of any epoch from any batch on, already on the training device."""
+
+    def __init__(self, sampler: EpochSampler, loader: Iterable[dict[str, Any]], to_device: Callable) -> None:
+        self.sampler, self.loader, self.to_device = sampler, loader, to_device
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.sampler.batches_per_epoch()
+
+    def epoch(self, epoch: int, start_batch: int) -> Iterator[dict[str, Any]]:
+        if start_batch >= self.steps_per_epoch:
+            return
+        self.sampler.set_epoch(epoch, start_batch)
+        for batch in self.loader:
+            yield self.to_device(batch)
 
 
 def _format_val(progress: _Progress, metrics: dict[str, float]) -> str:
