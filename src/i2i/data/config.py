@@ -12,6 +12,7 @@ Layout = Literal["auto", "aligned", "folders"]
 Direction = Literal["AtoB", "BtoA"]
 Preprocess = Literal["resize_and_crop", "crop", "resize"]
 ResizeMode = Literal["bicubic", "bilinear", "nearest"]
+CacheMode = Literal["auto", "device", "host", "off"]
 
 
 @dataclass
@@ -37,7 +38,16 @@ class DataConfig:
         None, "at validation/eval/translate, resize the shorter side to this before the generator (null = native)"
     )
     skip_bad: bool = opt(False, "train without unreadable or mismatched files instead of refusing the dataset")
-    num_workers: int = opt(2, "data-loading worker processes (0 = load in the main process)")
+    num_workers: int = opt(
+        2, "data-loading worker processes (0 = load in the main process); training ignores them while data.cache is on"
+    )
+    cache: CacheMode = opt(
+        "auto",
+        "decode the training split once into a uint8 cache and augment whole batches on the training device "
+        "(the same augmentation as without it); auto: in GPU memory when it takes at most a quarter of the free "
+        "memory, else in pinned host memory; off on the CPU or when images differ in size; device/host: force "
+        "a placement; off: DataLoader workers decode every sample",
+    )
 
     def __post_init__(self) -> None:
         for name in ("input_channels", "output_channels"):

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -270,6 +271,13 @@ class PairedData:
 
     def train_dataset(self, records: list[PairRecord]) -> PairedDataset:
         return PairedDataset(records, self.cfg, train=True)
+
+    def device_cache(self, records: list[PairRecord], device: torch.device) -> tuple[Any, str]:
+        """The split decoded once for batched augmentation on ``device`` per ``data.cache`` (None: use workers)."""
+        from i2i.data.device_data import PairCache, plan_cache
+
+        placement, reason = plan_cache(records, self.cfg, device, self.cfg.cache)
+        return (PairCache(records, self.cfg, device, placement) if placement else None), reason
 
     def load_example(self, record: PairRecord) -> dict[str, np.ndarray]:
         """``{"a": input, "b": target}`` as (H, W, C) uint8 arrays, direction and channels applied."""

@@ -318,13 +318,26 @@ class Trainer:
             finally:
                 distributed.destroy_process_group(self.dist)
 
-    def _batches(self, train_records: list[Any]) -> _Batches:
-        """The training batches of each epoch, from the data loader (worker processes) on this device."""
+    def setup(self) -> tuple[list[Any], list[Any]]:
+        """Scans the data, seeds and builds the engine; returns the (training, validation) records."""
+        train_records, val_records = self._load_data()
+        self._seed()
+        self._build()
+        return train_records, val_records
+
+    def batches(self, train_records: list[Any]) -> _Batches:
+        """The training batches of each epoch on this device: from the decoded cache, or from loader workers."""
         cfg, tc = self.cfg, self.cfg.train
-        dataset = self.data.train_dataset(train_records)
         local_batch = tc.batch_size // self.dist.world_size
         rank, world = self.dist.rank, self.dist.world_size
-        sampler = EpochSampler(len(dataset), local_batch, cfg.seed, rank=rank, world_size=world)
+        sampler = EpochSampler(len(train_records), local_batch, cfg.seed, rank=rank, world_size=world)
+        cache, reason = self.data.device_cache(train_records, self.device)
+        if cache is not None:
+            log.info("data: %s, augmented in batches on %s", reason, self.device)
+            return _Batches(sampler, _CachedLoader(cache, sampler, local_batch), self.engine.to_device)
+        if reason:
+            log.info("data: %s; loading with %d worker(s)", reason, cfg.data.num_workers)
+        dataset = self.data.train_dataset(train_records)
         loader = DataLoader(
             dataset,
             batch_size=local_batch,
@@ -340,9 +353,7 @@ class Trainer:
     def _fit(self) -> TrainResult:
         cfg, tc = self.cfg, self.cfg.train
         main = self.dist.is_main
-        train_records, val_records = self._load_data()
-        self._seed()
-        self._build()
+        train_records, val_records = self.setup()
         progress = self._restore(self.resume_from) if self.resume_from else _Progress()
         if self.resume_from:
             log.info("resuming from %s at step %d (epoch %d)", self.resume_from, progress.step, progress.epoch + 1)
@@ -356,7 +367,7 @@ class Trainer:
             if tc.tensorboard:
                 loggers.append(TensorBoardLogger(self.run_dir / "tensorboard", resume_step))
 
-        batches = self._batches(train_records)
+        batches = self.batches(train_records)
         steps_per_epoch = batches.steps_per_epoch
         total_steps = steps_per_epoch * tc.total_epochs
         if tc.max_steps is not None:
@@ -559,6 +570,18 @@ def _log_to_file(path: Path, enabled: bool = True):
 
 class _Stop(Exception):
     pass
+
+
+class _CachedLoader:
+    """Batches of the sampler's (index, seed) keys from a decoded cache, grouped as a DataLoader groups them."""
+
+    def __init__(self, cache: Any, sampler: EpochSampler, batch_size: int) -> None:
+        self.cache, self.sampler, self.batch_size = cache, sampler, batch_size
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        keys = list(self.sampler)
+        for start in range(0, len(keys), self.batch_size):
+            yield self.cache.batch(keys[start : start + self.batch_size])
 
 
 class _Batches:
