@@ -45,8 +45,10 @@ class EpochSampler(Sampler[tuple[int, int]]):
         self.epoch, self.start_batch = epoch, start_batch
 
     def batches_per_epoch(self) -> int:
+        """Global batches per epoch; a last batch too small to give every process a sample is dropped."""
         global_batch = self.batch_size * self.world_size
-        return -(-self.size // global_batch)
+        full, rest = divmod(self.size, global_batch)
+        return full + (1 if rest >= self.world_size else 0)
 
     def _order(self) -> list[int]:
         if not self.shuffle:
@@ -60,8 +62,10 @@ class EpochSampler(Sampler[tuple[int, int]]):
         mine: list[int] = []
         for b in range(self.start_batch, self.batches_per_epoch()):
             chunk = order[b * global_batch : (b + 1) * global_batch]
-            per_rank = -(-len(chunk) // self.world_size)
-            mine.extend(chunk[self.rank * per_rank : (self.rank + 1) * per_rank])
+            # Shares differ by at most one sample (only in a short last batch), and follow the chunk's order.
+            share, extra = divmod(len(chunk), self.world_size)
+            start = self.rank * share + min(self.rank, extra)
+            mine.extend(chunk[start : start + share + (1 if self.rank < extra else 0)])
         return mine
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
