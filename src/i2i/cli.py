@@ -145,11 +145,46 @@ def _export(argv: Sequence[str]) -> int:
     return 0
 
 
+def _bench(argv: Sequence[str]) -> int:
+    from i2i.bench import BenchOptions, format_table, run_bench, write_result
+    from i2i.config import parse_overrides
+    from i2i.device import resolve_device
+    from i2i.run_config import load_config
+
+    parser = argparse.ArgumentParser(
+        prog="i2i bench",
+        description="Measure training and inference speed of a recipe on this machine (table + JSON).",
+    )
+    parser.add_argument("--config", help="recipe YAML file (default: the built-in defaults)")
+    parser.add_argument("--steps", type=_positive_int, default=30, help="timed steps per repeat (default 30)")
+    parser.add_argument("--warmup", type=_positive_int, default=10, help="untimed steps first (default 10)")
+    parser.add_argument("--repeats", type=_positive_int, default=3, help="timed windows; the median is reported")
+    parser.add_argument("--no-data", action="store_true", help="skip the end-to-end measurement with real data")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the fp32 reference configuration")
+    parser.add_argument(
+        "--inference-batches", default="1,64", help="comma-separated batch sizes for inference (default 1,64)"
+    )
+    parser.add_argument("--out", default="bench.json", help="JSON results file (default bench.json)")
+    args, rest = parser.parse_known_args(argv)
+    cfg = load_config(args.config, parse_overrides(rest))
+    try:
+        batches = tuple(int(b) for b in args.inference_batches.split(",") if b.strip())
+    except ValueError:
+        parser.error(f"--inference-batches: expected e.g. 1,64, got {args.inference_batches!r}")
+    opts = BenchOptions(args.steps, args.warmup, args.repeats, not args.no_data, not args.no_baseline, batches)
+    result = run_bench(cfg, resolve_device(cfg.train.device), opts)
+    print(format_table(result))
+    write_result(result, args.out)
+    log.info("results written to %s", args.out)
+    return 0
+
+
 COMMANDS = {
     "train": (_train, "train a model from a recipe"),
     "eval": (_eval, "score a model on a paired split: CSV, JSON summary and HTML report"),
     "translate": (_translate, "translate images, folders and globs"),
     "export": (_export, "write a release folder from a run"),
+    "bench": (_bench, "measure training and inference speed of a recipe (table + JSON)"),
 }
 
 

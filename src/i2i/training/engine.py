@@ -60,8 +60,12 @@ class TrainEngine:
         dist: this process's place among data-parallel processes.
     """
 
-    def __init__(self, cfg: RunConfig, device: torch.device, dist: DistContext | None = None) -> None:
+    def __init__(
+        self, cfg: RunConfig, device: torch.device, dist: DistContext | None = None, fused_adam: bool = True
+    ) -> None:
         tc = cfg.train
+        self.cfg = cfg
+        self.fused_adam = fused_adam
         self.device = device
         self.dist = dist or DistContext()
         self.precision: Precision = resolve_precision(tc.precision, device)
@@ -115,7 +119,7 @@ class TrainEngine:
         """Fused Adam on GPUs (one kernel for all parameters); graph capture also needs device-side step counts."""
         if self.device.type != "cuda":
             return {}
-        return {"fused": True, "capturable": self.use_graphs}
+        return {"fused": True, "capturable": self.use_graphs} if self.fused_adam else {"capturable": self.use_graphs}
 
     def _lr(self, lr: float) -> float | torch.Tensor:
         # A captured step reads the learning rate from device memory, where the scheduler updates it in place.
@@ -125,7 +129,7 @@ class TrainEngine:
         parts = [
             self.precision.name,
             "channels_last" if self.channels_last else "contiguous",
-            "fused Adam" if self.device.type == "cuda" else "Adam",
+            "fused Adam" if self.device.type == "cuda" and self.fused_adam else "Adam",
         ]
         if any(getattr(n, "_compiled_call_impl", None) is not None for n in self.method.networks().values()):
             parts.append("compiled")
