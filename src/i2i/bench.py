@@ -254,7 +254,7 @@ def format_table(result: BenchResult) -> str:
                 r["variant"],
                 f"{r['images_per_sec']:,.1f}",
                 f"{ms:.3f}",
-                f"{r['tflops']:.1f}" if "tflops" in r else "",
+                f"{r['tflops']:.3g}" if "tflops" in r else "",
                 f"{100 * r['fraction_of_matmul_peak']:.1f}" if "fraction_of_matmul_peak" in r else "",
                 f"{r['peak_gib']:.2f}" if r.get("peak_gib") is not None else "",
                 f"{speedup:.2f}x" if speedup else "",

@@ -37,3 +37,35 @@ def test_cuda_translation_matches_cpu(tiny_run: Path) -> None:
     cpu = load_translator(tiny_run, "cpu")([image])[0].astype(int)
     gpu = load_translator(tiny_run, "cuda")([image])[0].astype(int)
     assert np.abs(cpu - gpu).max() <= 2
+
+
+def test_fast_path_training_on_cuda_resumes_and_loads_on_cpu(aligned_dataset: Path, tmp_path: Path) -> None:
+    """The default GPU path (bf16, channels_last, device cache, CUDA graph) trains, resumes and saves portable state."""
+    sections = {"train": {"device": "cuda", "keep_every": "4 steps", "max_steps": 8}, "data": {"cache": "device"}}
+    run = Trainer(tiny_config(aligned_dataset, tmp_path, "fast", **sections)).fit()
+    assert run.step == 8
+    resumed = Trainer(
+        tiny_config(aligned_dataset, tmp_path, "fast2", **sections),
+        resume=str(run.run_dir / "checkpoints" / "step_0000004.pt"),
+    ).fit()
+    assert resumed.step == 8
+    state = load_state(resumed.run_dir / "checkpoints" / "last.pt")
+    assert all(isinstance(g["lr"], float) for o in state["optimizers"].values() for g in o["param_groups"])
+    cpu = Trainer(
+        tiny_config(aligned_dataset, tmp_path, "cpu", train={"device": "cpu", "max_steps": 10}),
+        resume=str(resumed.run_dir / "checkpoints" / "last.pt"),
+    ).fit()
+    assert cpu.step == 10
+
+
+def test_graphed_inference_matches_eager() -> None:
+    from i2i.inference.graphs import GraphedForward
+    from i2i.models.unet import UNetConfig
+
+    net = UNetConfig(num_downs=5, ngf=8).build(3, 3).cuda().eval()
+    graphed = GraphedForward(net)
+    for shape in [(1, 3, 32, 32), (4, 3, 64, 32), (1, 3, 32, 32)]:
+        x = torch.rand(shape, device="cuda") * 2 - 1
+        with torch.no_grad():
+            assert torch.allclose(graphed(x), net(x), atol=1e-5)
+    assert len(graphed._graphs) == 2
