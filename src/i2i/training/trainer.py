@@ -95,9 +95,10 @@ class _RunState:
         self.rate_t, self.rate_step = time.perf_counter(), progress.step
         self.pbar: Any = None
 
-    def add_losses(self, losses: dict[str, torch.Tensor]) -> None:
+    def add_losses(self, losses: dict[str, torch.Tensor], weight: float = 1.0) -> None:
         # Summed on the device: no host sync per step; NaN/inf propagate into the sum and are caught at the next check.
         for k, v in losses.items():
+            v = v * weight if weight != 1.0 else v
             self.loss_sums[k] = self.loss_sums[k] + v if k in self.loss_sums else v.clone()
         self.loss_count += 1
 
@@ -403,7 +404,11 @@ class Trainer:
             try:
                 while progress.epoch < tc.total_epochs and progress.step < total_steps:
                     for batch in batches.epoch(progress.epoch, progress.batch_in_epoch):
-                        run.add_losses(self.engine.train_step(batch))
+                        losses = self.engine.train_step(batch)
+                        # Losses are means over this process's share; weighted by the share's size, their mean over
+                        # processes (reduce_losses) is that of the global batch, also when it is split unevenly.
+                        n_global = min(tc.batch_size, len(train_records) - progress.batch_in_epoch * tc.batch_size)
+                        run.add_losses(losses, self.engine.local_samples * self.dist.world_size / n_global)
                         progress.step += 1
                         progress.batch_in_epoch += 1
                         pbar.update(tc.batch_size)
@@ -549,9 +554,19 @@ class _LazyFileHandler(logging.FileHandler):
 
 @contextlib.contextmanager
 def _log_to_file(path: Path, enabled: bool = True):
-    """Copies the package's log messages (data summary, validation, warnings) to the run folder's train.log."""
+    """Copies the package's log messages (data summary, validation, warnings) to the run folder's train.log.
+
+    Disabled (processes other than rank 0), the package logs warnings and errors only, so N processes don't
+    print every message N times.
+    """
     if not enabled:
-        yield
+        logger = logging.getLogger("i2i")
+        previous_level = logger.level
+        logger.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            logger.setLevel(previous_level)
         return
     handler = _LazyFileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
