@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -266,6 +268,17 @@ def test_batchnorm_as_instancenorm_matches_batch_of_one_training() -> None:
         running = net.eval()(x)
     torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
     assert (running - expected).abs().max() > 1e-3  # running statistics would give something else
+
+
+def test_syncbatchnorm_of_multi_gpu_training_is_converted_too() -> None:
+    """Validation during multi-GPU training sees SyncBatchNorm layers; per-image inference must convert them."""
+    net = trained_looking_bn_unet()
+    synced = torch.nn.SyncBatchNorm.convert_sync_batchnorm(copy.deepcopy(net))
+    converted = batchnorm_as_instancenorm(synced).eval()
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in converted.modules())
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(converted(x), net.train()(x), atol=1e-6, rtol=0)
 
 
 def test_batchnorm_as_instancenorm_is_independent_of_the_batch() -> None:

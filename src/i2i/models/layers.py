@@ -55,7 +55,7 @@ def batchnorm_as_instancenorm(net: nn.Module) -> nn.Module:
     net = copy.deepcopy(net)
     for parent in list(net.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, nn.BatchNorm2d):
+            if isinstance(child, (nn.BatchNorm2d, nn.SyncBatchNorm)):  # SyncBatchNorm: multi-GPU training
                 inorm = nn.InstanceNorm2d(child.num_features, eps=child.eps, affine=True, track_running_stats=False)
                 with torch.no_grad():
                     inorm.weight.copy_(child.weight)
