@@ -91,7 +91,7 @@ def _crop_and_flip(x: torch.Tensor, params: list[PairParams], crop: int) -> torc
     """Crops every sample at its own (top, left), mirrored where it flips, in one gather: (N, C, crop, crop)."""
     n, c, _, width = x.shape
     # One small (3, N) transfer carries the parameters; the index grids are built on the device.
-    top, left, flip = torch.tensor([[p.top, p.left, int(p.flip)] for p in params]).T.to(x.device)
+    top, left, flip = _to(torch.tensor([[p.top, p.left, int(p.flip)] for p in params]).T, x.device)
     steps = torch.arange(crop, device=x.device)
     rows = top[:, None] + steps  # (N, crop)
     cols = left[:, None] + torch.where(flip[:, None].bool(), crop - 1 - steps, steps)  # (N, crop), reversed if flipped
@@ -204,6 +204,17 @@ def _put(store: torch.Tensor, i: int, image: np.ndarray, record: PairRecord) -> 
     store[i].copy_(torch.from_numpy(np.require(image, requirements=("C", "W"))).permute(2, 0, 1))
 
 
+def _to(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A small CPU tensor on ``device`` without stalling the host.
+
+    From pageable memory a host → GPU copy first waits for all work queued on the stream (the previous training
+    step), so the host could not prepare the next batch while the GPU computes; from pinned memory it is queued.
+    """
+    if device.type != "cuda":
+        return t.to(device)
+    return t.pin_memory().to(device, non_blocking=True)
+
+
 def _nbytes(*tensors: torch.Tensor) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
@@ -275,6 +286,8 @@ class PairCache:
         """
         indices = [index for index, _ in keys]
         index = torch.tensor(indices, dtype=torch.long)
+        if self.device.type == "cuda":  # pinned, so that moving it to the GPU later does not stall the host
+            index = index.pin_memory()
         a, b = augment_batch(self._rows(self.a, index), self._rows(self.b, index), [s for _, s in keys], self.cfg)
         records = [self.records[i] for i in indices]
         return {
@@ -288,7 +301,7 @@ class PairCache:
     def _rows(self, store: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """Gathers rows ``index`` of ``store`` onto the training device."""
         if store.device.type == self.device.type:  # device placement, or host placement when training on the CPU
-            return store.index_select(0, index.to(store.device))
+            return store.index_select(0, _to(index, store.device))
         # Gathered into pinned memory, the host → GPU copy runs asynchronously (pageable memory would block).
         rows = torch.empty((len(index), *store.shape[1:]), dtype=store.dtype, pin_memory=store.is_pinned())
         torch.index_select(store, 0, index, out=rows)
