@@ -161,8 +161,8 @@ class TrainEngine:
             if self._graph is not None and _same_shapes(batch, self._static_in):
                 return self._replay(batch)
             if self._graph is None and self._eager_steps >= GRAPH_WARMUP_STEPS:
-                self._capture(batch)
-                return self._replay(batch)
+                if self._capture(batch):
+                    return self._replay(batch)
         self._eager_steps += 1
         if self.use_graphs:
             # Warm-up on a side stream, as CUDA-graph capture requires of the work it later records.
@@ -178,18 +178,28 @@ class TrainEngine:
         with self.precision.autocast(cache_enabled=cache):
             return self.method.training_step(batch, self._ctx).losses
 
-    def _capture(self, batch: dict[str, Any]) -> None:
+    def _capture(self, batch: dict[str, Any]) -> bool:
         """Records one whole step (forward, backward, all optimizer updates) as a CUDA graph.
 
-        Capture records without running; the step's results come from the replay that follows.
+        Capture records without running anything, so the weights are untouched when it fails: the run then
+        goes on eagerly (with a warning) and the step is taken eagerly. The step's results come from the replay
+        that follows a successful capture.
         """
         self._static_in = {k: v.clone() if torch.is_tensor(v) else v for k, v in batch.items()}
         graph = torch.cuda.CUDAGraph()
         torch.cuda.synchronize(self.device)
-        with torch.cuda.graph(graph):
-            self._static_out = self._eager(self._static_in, cache=False)
+        try:
+            with torch.cuda.graph(graph):
+                self._static_out = self._eager(self._static_in, cache=False)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            log.warning("CUDA graph capture failed (%s); training goes on without graphs", first)
+            self.use_graphs = False
+            self._static_in, self._static_out = {}, {}
+            return False
         self._graph = graph
         log.info("captured the training step in a CUDA graph after %d eager steps", self._eager_steps)
+        return True
 
     def _replay(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         for key, value in batch.items():
