@@ -23,6 +23,7 @@ from i2i.config import from_dict
 from i2i.data.processing import crop_to, denormalize, normalize, pad_to_multiple, resize, short_side_size
 from i2i.device import resolve_device
 from i2i.errors import CheckpointError
+from i2i.inference.fast import optimize_for_device
 from i2i.models.base import GeneratorConfig
 from i2i.models.layers import batchnorm_as_instancenorm
 
@@ -53,7 +54,7 @@ def prepare_generator(net: nn.Module, bn_inference: str) -> nn.Module:
 
     The copy leaves the caller's network (say, one still training) untouched.
     """
-    if bn_inference == "per_image" and any(isinstance(m, nn.BatchNorm2d) for m in net.modules()):
+    if bn_inference == "per_image" and any(isinstance(m, (nn.BatchNorm2d, nn.SyncBatchNorm)) for m in net.modules()):
         return batchnorm_as_instancenorm(net).eval()
     return copy.deepcopy(net).eval()
 
@@ -101,7 +102,7 @@ class Translator:
         self.device = resolve_device(device)
         self.generator_config = generator_config
         self.pre = pre
-        self.net = prepare_generator(generator, pre.bn_inference).to(self.device)
+        self.net = optimize_for_device(prepare_generator(generator, pre.bn_inference).to(self.device), self.device)
 
     # -- loading ---------------------------------------------------------------------------------------------
     @classmethod
