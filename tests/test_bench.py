@@ -28,7 +28,7 @@ def test_bench_prints_a_table_and_writes_json(tmp_path: Path, capsys: pytest.Cap
     result = json.loads(out.read_text())
     assert result["device"] == "cpu" and result["matmul_tflops"] > 0
     rows = {(r["measure"], r["variant"]): r for r in result["rows"]}
-    assert {v for _, v in rows} >= {"fast", "baseline", "fp32 eager"}
+    assert {v for _, v in rows} >= {"fast", "baseline", "fp32 eager", "fp32 oneDNN fast path"}
     fast = rows[("train, batch on device", "fast")]
     assert fast["images_per_sec"] > 0 and fast["gflop_per_step"] > 0
     assert fast["tflops"] == pytest.approx(fast["gflop_per_step"] / fast["step_ms"], rel=1e-6)

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from i2i.inference.fast import optimize_for_device
 from i2i.inference.graphs import GraphedForward
 from i2i.inference.translator import prepare_generator
 from i2i.run_config import RunConfig
@@ -168,6 +169,11 @@ def bench_inference(cfg: RunConfig, device: torch.device, opts: BenchOptions) ->
     pre = cfg.preprocessing(gen_cfg)
     eager = prepare_generator(net, pre.bn_inference)
     variants: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"fp32 eager": eager}
+    if device.type == "cpu":
+        prepared = prepare_generator(net, pre.bn_inference)
+        fast_cpu = optimize_for_device(prepared, device)
+        if fast_cpu is not prepared:  # oneDNN present
+            variants["fp32 oneDNN fast path"] = fast_cpu
     if device.type == "cuda":
         precision = resolve_precision(cfg.train.precision, device)
         fast = prepare_generator(net, pre.bn_inference).to(memory_format=torch.channels_last)
@@ -262,7 +268,7 @@ def format_table(result: BenchResult) -> str:
         )
     widths = [max(len(h), *(len(row[i]) for row in lines)) for i, h in enumerate(header)]
     fmt = "  ".join(f"{{:<{w}}}" if i < 2 else f"{{:>{w}}}" for i, w in enumerate(widths))
-    out = [f"device: {result.device}, torch {result.torch_version}, matmul {result.matmul_tflops:.1f} TFLOP/s"]
+    out = [f"device: {result.device}, torch {result.torch_version}, matmul {result.matmul_tflops:.3g} TFLOP/s"]
     out.append(fmt.format(*header))
     out.extend(fmt.format(*row) for row in lines)
     return "\n".join(out)

@@ -121,7 +121,7 @@ def plan_cache(
     if mode == "device" and device.type != "cuda":
         raise DatasetError(f"data.cache=device needs a CUDA training device, not {device}")
     if mode == "auto" and device.type != "cuda":
-        return None, f"training on {device}: DataLoader workers decode and augment in parallel"
+        return None, f"no decoded cache on {device} (data.cache=auto caches on GPUs only)"
     if not records:
         return None, "no pairs to cache"
     nbytes, problem = _cache_size(records, cfg)
