@@ -198,3 +198,18 @@ def test_train_log_records_the_run(aligned_dataset: Path, tmp_path: Path) -> Non
     text = (run / "train.log").read_text()
     assert "data: 4 training pairs, 2 validation pairs" in text
     assert text.count("validation psnr") == 2
+
+
+def test_decoded_cache_trains_exactly_like_loader_workers(aligned_dataset: Path, tmp_path: Path) -> None:
+    """data.cache=host (batched augmentation from decoded uint8) and the worker path give bit-identical weights."""
+    sections = {"train": {"batch_size": 2, "max_steps": 5}}
+    runs = {}
+    for cache in ("off", "host"):
+        cfg = tiny_config(aligned_dataset, tmp_path, f"cache-{cache}", data={"cache": cache}, **sections)
+        result = Trainer(cfg).fit()
+        runs[cache] = load_state(result.last_checkpoint)["networks"]
+        used = "augmented in batches" in (result.run_dir / "train.log").read_text(encoding="utf-8")
+        assert used == (cache == "host")
+    for net, weights in runs["off"].items():
+        for key, value in weights.items():
+            assert torch.equal(value, runs["host"][net][key]), f"{net}.{key}"
