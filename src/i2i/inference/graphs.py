@@ -60,7 +60,7 @@ class GraphedForward:
                 self._forward(static_in)
         torch.cuda.current_stream(x.device).wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self._pool):
+        with torch.cuda.graph(graph, pool=self._pool, capture_error_mode="thread_local"):
             static_out = self._forward(static_in)
         self._pool = graph.pool()
         return graph, static_in, static_out

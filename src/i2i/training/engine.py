@@ -189,7 +189,8 @@ class TrainEngine:
         graph = torch.cuda.CUDAGraph()
         torch.cuda.synchronize(self.device)
         try:
-            with torch.cuda.graph(graph):
+            # thread_local: the DataLoader's pin-memory thread may call CUDA while this thread captures.
+            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
                 self._static_out = self._eager(self._static_in, cache=False)
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
