@@ -52,7 +52,7 @@ def test_fast_path_training_on_cuda_resumes_and_loads_on_cpu(aligned_dataset: Pa
     state = load_state(resumed.run_dir / "checkpoints" / "last.pt")
     assert all(isinstance(g["lr"], float) for o in state["optimizers"].values() for g in o["param_groups"])
     cpu = Trainer(
-        tiny_config(aligned_dataset, tmp_path, "cpu", train={"device": "cpu", "max_steps": 10}),
+        tiny_config(aligned_dataset, tmp_path, "cpu", train={"device": "cpu", "n_epochs": 2, "max_steps": 10}),
         resume=str(resumed.run_dir / "checkpoints" / "last.pt"),
     ).fit()
     assert cpu.step == 10

@@ -174,8 +174,11 @@ class TrainEngine:
             return losses
         return self._eager(batch)
 
-    def _eager(self, batch: dict[str, Any], cache: bool = True) -> dict[str, torch.Tensor]:
-        with self.precision.autocast(cache_enabled=cache):
+    def _eager(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        # No cast cache: a step updates weights between forward passes (D, then G through D), and autocast's cache
+        # would hand a later pass the low-precision copy of weights from before the update. Graph capture needs
+        # the cache off too.
+        with self.precision.autocast(cache_enabled=False):
             return self.method.training_step(batch, self._ctx).losses
 
     def _capture(self, batch: dict[str, Any]) -> bool:
@@ -191,7 +194,7 @@ class TrainEngine:
         try:
             # thread_local: the DataLoader's pin-memory thread may call CUDA while this thread captures.
             with torch.cuda.graph(graph, capture_error_mode="thread_local"):
-                self._static_out = self._eager(self._static_in, cache=False)
+                self._static_out = self._eager(self._static_in)
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             log.warning("CUDA graph capture failed (%s); training goes on without graphs", first)
