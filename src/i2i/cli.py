@@ -179,12 +179,19 @@ def _bench(argv: Sequence[str]) -> int:
     return 0
 
 
+def _data(argv: Sequence[str]) -> int:
+    from i2i.data.commands import main as data_main
+
+    return data_main(argv)
+
+
 COMMANDS = {
     "train": (_train, "train a model from a recipe"),
     "eval": (_eval, "score a model on a paired split: CSV, JSON summary and HTML report"),
     "translate": (_translate, "translate images, folders and globs"),
     "export": (_export, "write a release folder from a run"),
     "bench": (_bench, "measure training and inference speed of a recipe (table + JSON)"),
+    "data": (_data, "prepare and check datasets: check, combine, split, pairs, download"),
 }
 
 

@@ -1,0 +1,35 @@
+"""``i2i data``: the dataset commands (check, combine, split, pairs, download), one module each.
+
+Each subcommand module exposes ``command(argv) -> int``; this dispatcher imports only the one asked for, so
+``i2i data check`` never pays for the imports of ``i2i data pairs``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+
+from i2i.errors import I2IError, did_you_mean
+
+SUBCOMMANDS = {
+    "check": ("i2i.data.check", "detect a dataset's layout and list every problem file (non-zero exit if any)"),
+    "combine": ("i2i.data.combine", "A/ + B/ folders with matching names → A|B side-by-side files"),
+    "split": ("i2i.data.split", "deterministic train/val(/test) split by moving files or writing lists"),
+    "pairs": ("i2i.data.pairs", "synthesize training pairs from plain photos (edges, sketch, noise, ...)"),
+    "download": ("i2i.data.download", "download a standard public dataset into i2i's layout"),
+}
+
+
+def main(argv: Sequence[str]) -> int:
+    argv = list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        lines = [f"  {name:<10} {text}" for name, (_, text) in SUBCOMMANDS.items()]
+        print(
+            "usage: i2i data SUBCOMMAND [options]   (i2i data SUBCOMMAND --help)\n\nsubcommands:\n" + "\n".join(lines)
+        )
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in SUBCOMMANDS:
+        raise I2IError(f"unknown data subcommand '{name}'{did_you_mean(name, SUBCOMMANDS)}")
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    return module.command(rest)
