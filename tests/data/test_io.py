@@ -513,3 +513,16 @@ def test_write_image_failure_keeps_previous_file(tmp_path: Path, monkeypatch: py
     assert path.read_bytes() == old_bytes
     assert sorted(os.listdir(tmp_path)) == ["out.png"]
     np.testing.assert_array_equal(read_image(path), old)
+
+
+def test_probe_of_a_png_reads_no_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A header probe stays a header read for PNGs too (Pillow's getexif would decode the whole image)."""
+    from PIL import ImageFile
+
+    path = tmp_path / "plain.png"
+    Image.new("RGB", (64, 32), (10, 20, 30)).save(path)
+    loads = []
+    original = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: loads.append(1) or original(self))
+    info = probe_image(path)
+    assert (info.width, info.height) == (64, 32) and not loads

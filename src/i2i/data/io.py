@@ -92,10 +92,14 @@ def probe_image(path: str | Path) -> ImageInfo:
     path = Path(path)
     with _open(path) as im:
         width, height = im.size
-        try:
-            orientation = im.getexif().get(0x0112, 1)
-        except Exception:  # a broken EXIF block is not fatal for the header probe
-            orientation = 1
+        orientation = 1
+        # Pillow's PNG getexif() decodes every pixel to look for an eXIf chunk after the image data; a PNG's
+        # orientation is therefore read only from a chunk before the data (where writers put it).
+        if im.format != "PNG" or "exif" in im.info:
+            try:
+                orientation = im.getexif().get(0x0112, 1)
+            except Exception:  # a broken EXIF block is not fatal for the header probe
+                orientation = 1
         if orientation in (5, 6, 7, 8):
             width, height = height, width
         return ImageInfo(str(path), width, height, im.mode, im.format or "")
