@@ -157,3 +157,16 @@ def test_metrics_on_real_facades_halves() -> None:
     for a, b in pairs:
         assert ssim(a, b) == pytest.approx(sk_ssim(a, b), abs=1e-9)
         assert psnr(a, b) == pytest.approx(sk_psnr(a, b), abs=1e-4)
+
+
+def test_psnr_equals_torchmetrics() -> None:
+    """Our PSNR is torchmetrics' (data range 255), computed without importing torchmetrics' heavy stack."""
+    import torch
+    from torchmetrics.functional.image import peak_signal_noise_ratio
+
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-30, 31, a.shape), 0, 255).astype(np.uint8)
+    as_t = lambda x: torch.tensor(x, dtype=torch.float64).permute(2, 0, 1)[None]  # noqa: E731
+    expected = float(peak_signal_noise_ratio(as_t(a), as_t(b), data_range=255.0))
+    assert psnr(a, b) == pytest.approx(expected, abs=1e-5)  # torchmetrics: log(10) in float32
