@@ -18,7 +18,6 @@ import argparse
 import hashlib
 import json
 import os
-import sys
 import time
 import warnings
 from collections import Counter, defaultdict
@@ -537,7 +536,7 @@ def _printable(text: str) -> str:
 
 def command(argv: Sequence[str]) -> int:
     """``i2i data check ROOT [--full] [--json] [--workers N] [--quiet]``."""
-    from tqdm.auto import tqdm
+    from i2i.data.commands import progress_bar
 
     kinds = "\n".join(f"  {kind:<14} {text}" for kind, text in KINDS.items())
     parser = argparse.ArgumentParser(
@@ -559,12 +558,7 @@ def command(argv: Sequence[str]) -> int:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
-    with tqdm(desc="check", unit="file", leave=False, disable=args.quiet or not sys.stderr.isatty()) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
+    with progress_bar("check", "file", quiet=args.quiet) as progress:
         report = check_dataset(args.root, args.full, args.workers, on_progress=progress)
     print(json.dumps(report.to_dict(), indent=2) if args.json else _printable(report.format()))
     return 0 if report.ok else 1

@@ -258,7 +258,7 @@ def combine_folders(
 
 
 def command(argv: Sequence[str]) -> int:
-    from tqdm.auto import tqdm
+    from i2i.data.commands import progress_bar
 
     parser = argparse.ArgumentParser(
         prog="i2i data combine",
@@ -293,12 +293,7 @@ def command(argv: Sequence[str]) -> int:
     if args.workers is not None and args.workers < 1:
         parser.error(f"argument --workers: expected a positive integer, got {args.workers}")
 
-    with tqdm(desc="combine", unit="pair", leave=False, disable=not sys.stderr.isatty()) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
+    with progress_bar("combine", "pair") as progress:
         report = combine_folders(
             args.dir_a,
             args.dir_b,

@@ -6,8 +6,10 @@ Each subcommand module exposes ``command(argv) -> int``; this dispatcher imports
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 
 from i2i.errors import I2IError, did_you_mean
 
@@ -33,3 +35,17 @@ def main(argv: Sequence[str]) -> int:
         raise I2IError(f"unknown data subcommand '{name}'{did_you_mean(name, SUBCOMMANDS)}")
     module = importlib.import_module(SUBCOMMANDS[name][0])
     return module.command(rest)
+
+
+@contextlib.contextmanager
+def progress_bar(desc: str, unit: str, quiet: bool = False) -> Iterator[Callable[[int, int], None]]:
+    """A tqdm bar on stderr (hidden when stderr is not a terminal) as the ``on_progress(done, total)`` callback."""
+    from tqdm.auto import tqdm
+
+    with tqdm(desc=desc, unit=unit, leave=False, disable=quiet or not sys.stderr.isatty()) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield progress

@@ -423,7 +423,7 @@ def _shown(text: str) -> str:
 
 
 def command(argv: Sequence[str]) -> int:
-    from tqdm.auto import tqdm
+    from i2i.data.commands import progress_bar
 
     parser = argparse.ArgumentParser(
         prog="i2i data pairs",
@@ -482,12 +482,7 @@ def command(argv: Sequence[str]) -> int:
         seed=args.seed,
         format=args.format,
     )
-    with tqdm(desc=f"pairs ({args.task})", unit="photo", leave=False, disable=not sys.stderr.isatty()) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
+    with progress_bar(f"pairs ({args.task})", "photo") as progress:
         report = make_pairs(args.photos, args.out, settings, args.overwrite, args.workers, progress)
     print(_shown(report.summary()))
     for note in report.notes:

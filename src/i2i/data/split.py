@@ -25,7 +25,6 @@ import json
 import logging
 import math
 import os
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -318,7 +317,7 @@ def split_dataset(
 
 
 def command(argv: Sequence[str]) -> int:
-    from tqdm.auto import tqdm
+    from i2i.data.commands import progress_bar
 
     parser = argparse.ArgumentParser(
         prog="i2i data split",
@@ -349,12 +348,7 @@ def command(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     ratios = parse_ratios(args.ratios)
 
-    with tqdm(desc="split", unit="file", leave=False, disable=not sys.stderr.isatty()) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
+    with progress_bar("split", "file") as progress:
         result = split_dataset(args.root, ratios, args.seed, args.mode, args.force, on_progress=progress)
     counts = ", ".join(f"{s} {n}" for s, n in result.counts.items())
     if result.mode == "lists":
