@@ -29,6 +29,11 @@ class GeneratorConfig(Variant):
         """Input height and width must be multiples of this (inputs are padded up to it)."""
         return 1
 
+    @property
+    def fixed_size(self) -> int | None:
+        """The one square size the network accepts, for architectures built for it (inputs are resized to it)."""
+        return None
+
 
 @dataclass
 class DiscriminatorConfig(Variant):

@@ -1,0 +1,281 @@
+"""U-GAT-IT networks (Kim et al., ICLR 2020): CAM attention and adaptive layer-instance normalization (AdaLIN).
+
+The generator encodes the image to 4·ngf channels at 1/4 resolution. A class activation map (CAM) then reweights
+those channels by the weights of two one-logit classifiers (on global average and global max pooled features),
+whose logits are the auxiliary "source or target domain?" output. An MLP on the attended features gives per-image
+γ and β for the AdaLIN residual blocks of the decoder, where a learned ratio ρ mixes instance and layer statistics.
+The discriminators share the CAM idea with spectrally normalized layers; the method uses a global one
+(``n_layers=7``, 286×286 patches) and a local one (``n_layers=5``, 70×70 patches) per domain.
+
+In "full" mode the MLP reads the whole flattened feature map, which ties the network to one input size and holds
+most of its weights: at img_size 256, ngf 64 and 4 + 4 blocks the generator has 279.0 M parameters (268.4 M of
+them in the MLP's first layer), against 10.6 M in "light" mode, which pools the features first and takes any input
+whose sides are multiples of 4 (and at least 8).
+
+Code vs. paper: ``cam_logit`` is η (the auxiliary classifier's logits), ``heatmap`` the attention map a(x) summed
+over channels, ``rho`` is ρ, ``gamma``/``beta`` are γ/β.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
+
+from i2i.config import opt
+from i2i.errors import ConfigError
+from i2i.models.base import DISCRIMINATORS, GENERATORS, DiscriminatorConfig, GeneratorConfig
+
+# ----------------------------------------------------------------------------------------------------------------
+# configs
+
+
+@GENERATORS.register("ugatit")
+@dataclass
+class UGATITGeneratorConfig(GeneratorConfig):
+    name: str = opt("ugatit", "generator architecture (ugatit)")
+    ngf: int = opt(64, "filters in the first layer (x2 after each of the two down-sampling convs)")
+    n_blocks: int = opt(4, "residual blocks in the encoder, and as many AdaLIN blocks in the decoder")
+    light: bool = opt(False, "pool the features before the gamma/beta MLP: fewer weights and any input size")
+    img_size: int = opt(256, "input side the full (not light) generator is built for; its MLP depends on it")
+
+    def __post_init__(self) -> None:
+        if self.ngf < 1:
+            raise ConfigError(f"ngf: must be positive, got {self.ngf}")
+        if self.n_blocks < 1:
+            raise ConfigError(f"n_blocks: must be at least 1 (the decoder needs an AdaLIN block), got {self.n_blocks}")
+        if self.img_size < 8 or self.img_size % 4:
+            raise ConfigError(f"img_size: must be a multiple of 4 and at least 8, got {self.img_size}")
+
+    def build(self, in_channels: int, out_channels: int) -> UGATITGenerator:
+        return UGATITGenerator(self, in_channels, out_channels)
+
+    @property
+    def size_multiple(self) -> int:
+        return 4
+
+    @property
+    def fixed_size(self) -> int | None:
+        return None if self.light else self.img_size
+
+
+@DISCRIMINATORS.register("ugatit")
+@dataclass
+class UGATITDiscriminatorConfig(DiscriminatorConfig):
+    name: str = opt("ugatit", "discriminator architecture (ugatit)")
+    ndf: int = opt(64, "filters in the first layer (doubling with each further conv)")
+    n_layers: int = opt(7, "depth: 7 = global (286x286 patches), 5 = local (70x70 patches)")
+    spectral_norm: bool = opt(True, "spectral normalization on the convs and the CAM classifiers")
+
+    def __post_init__(self) -> None:
+        if self.n_layers < 4:
+            raise ConfigError(f"n_layers: must be at least 4, got {self.n_layers}")
+        if self.ndf < 1:
+            raise ConfigError(f"ndf: must be positive, got {self.ndf}")
+
+    def build(self, in_channels: int) -> UGATITDiscriminator:
+        return UGATITDiscriminator(self, in_channels)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# normalization
+
+
+def _mixed_norm(x: torch.Tensor, rho: torch.Tensor, eps: float) -> torch.Tensor:
+    """ρ·IN(x) + (1−ρ)·LN(x) in float32, with unbiased variances as in the paper's code."""
+    x = x.float()  # bf16 statistics over large maps are too coarse
+    x_in = (x - x.mean((2, 3), keepdim=True)) / torch.sqrt(x.var((2, 3), keepdim=True) + eps)
+    x_ln = (x - x.mean((1, 2, 3), keepdim=True)) / torch.sqrt(x.var((1, 2, 3), keepdim=True) + eps)
+    rho = rho.float()
+    return rho * x_in + (1 - rho) * x_ln
+
+
+class AdaLIN(nn.Module):
+    """Adaptive layer-instance norm (paper eq. in §2.1.1): γ and β come from the MLP, one (B, C) pair per image."""
+
+    def __init__(self, channels: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.rho = nn.Parameter(torch.full((1, channels, 1, 1), 0.9))
+
+    def forward(self, x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+        out = _mixed_norm(x, self.rho, self.eps) * gamma.float()[:, :, None, None] + beta.float()[:, :, None, None]
+        return out.to(x.dtype)
+
+
+class LIN(nn.Module):
+    """Layer-instance norm with learned, per-channel γ and β (the decoder's up-sampling blocks)."""
+
+    def __init__(self, channels: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.rho = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.gamma = nn.Parameter(torch.ones(1, channels, 1, 1))
+        self.beta = nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (_mixed_norm(x, self.rho, self.eps) * self.gamma.float() + self.beta.float()).to(x.dtype)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# generator
+
+
+def _pad_conv(c_in: int, c_out: int, kernel: int, stride: int = 1, bias: bool = False) -> list[nn.Module]:
+    return [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(c_in, c_out, kernel, stride, bias=bias)]
+
+
+class _ResBlock(nn.Module):
+    """Encoder block: x + (pad, conv, IN, ReLU, pad, conv, IN)(x)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            *_pad_conv(channels, channels, 3),
+            nn.InstanceNorm2d(channels),
+            nn.ReLU(True),
+            *_pad_conv(channels, channels, 3),
+            nn.InstanceNorm2d(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class _AdaLINResBlock(nn.Module):
+    """Decoder block: x + (pad, conv, AdaLIN, ReLU, pad, conv, AdaLIN)(x), both AdaLINs with the image's γ, β."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Sequential(*_pad_conv(channels, channels, 3))
+        self.norm1 = AdaLIN(channels)
+        self.conv2 = nn.Sequential(*_pad_conv(channels, channels, 3))
+        self.norm2 = AdaLIN(channels)
+
+    def forward(self, x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.norm1(self.conv1(x), gamma, beta))
+        return x + self.norm2(self.conv2(y), gamma, beta)
+
+
+class _CAM(nn.Module):
+    """Class activation map: two one-logit classifiers on pooled features, whose weights reweight the channels.
+
+    Returns the fused features (B, C, h, w), the logits (B, 2) [avg-pool, max-pool] and the heatmap (B, 1, h, w).
+    """
+
+    def __init__(self, channels: int, act: nn.Module, sn: bool = False) -> None:
+        super().__init__()
+        wrap = _spectral_norm if sn else (lambda m: m)
+        self.gap_fc = wrap(nn.Linear(channels, 1, bias=False))
+        self.gmp_fc = wrap(nn.Linear(channels, 1, bias=False))
+        self.fuse = nn.Sequential(nn.Conv2d(channels * 2, channels, 1), act)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        gap_w, gmp_w = self.gap_fc.weight, self.gmp_fc.weight  # (1, C); spectrally normalized where enabled
+        gap_logit = self.gap_fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+        gmp_logit = self.gmp_fc(F.adaptive_max_pool2d(x, 1).flatten(1))
+        x = torch.cat([x * gap_w[:, :, None, None], x * gmp_w[:, :, None, None]], 1)
+        x = self.fuse(x)
+        return x, torch.cat([gap_logit, gmp_logit], 1), x.sum(1, keepdim=True)
+
+
+class UGATITGenerator(nn.Module):
+    """(B, in, H, W) in [-1, 1] → (B, out, H, W) in [-1, 1]; ``forward_with_cam`` also gives the CAM outputs."""
+
+    def __init__(self, cfg: UGATITGeneratorConfig, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        ngf, c = cfg.ngf, cfg.ngf * 4
+        encoder: list[nn.Module] = [*_pad_conv(in_channels, ngf, 7), nn.InstanceNorm2d(ngf), nn.ReLU(True)]
+        for i in range(2):  # ngf → 2·ngf → 4·ngf, halving the resolution each time
+            ch = ngf * 2**i
+            encoder += [*_pad_conv(ch, ch * 2, 3, stride=2), nn.InstanceNorm2d(ch * 2), nn.ReLU(True)]
+        encoder += [_ResBlock(c) for _ in range(cfg.n_blocks)]
+        self.encoder = nn.Sequential(*encoder)
+        self.cam = _CAM(c, nn.ReLU(True))
+
+        mlp_in = c if cfg.light else (cfg.img_size // 4) ** 2 * c
+        self.mlp = nn.Sequential(
+            nn.Linear(mlp_in, c, bias=False), nn.ReLU(True), nn.Linear(c, c, bias=False), nn.ReLU(True)
+        )
+        self.gamma = nn.Linear(c, c, bias=False)
+        self.beta = nn.Linear(c, c, bias=False)
+
+        self.blocks = nn.ModuleList(_AdaLINResBlock(c) for _ in range(cfg.n_blocks))
+        decoder: list[nn.Module] = []
+        for i in range(2):  # 4·ngf → 2·ngf → ngf, doubling the resolution each time
+            ch = c // 2**i
+            decoder += [nn.Upsample(scale_factor=2, mode="nearest"), *_pad_conv(ch, ch // 2, 3)]
+            decoder += [LIN(ch // 2), nn.ReLU(True)]
+        decoder += [*_pad_conv(ngf, out_channels, 7), nn.Tanh()]
+        self.decoder = nn.Sequential(*decoder)
+
+    @property
+    def size_multiple(self) -> int:
+        return self.cfg.size_multiple
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_cam(x)[0]
+
+    def forward_with_cam(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns the image (B, out, H, W), the CAM logits (B, 2) and the heatmap (B, 1, H/4, W/4)."""
+        size = self.cfg.img_size
+        if not self.cfg.light and tuple(x.shape[-2:]) != (size, size):
+            h, w = x.shape[-2:]
+            raise ValueError(
+                f"full U-GAT-IT generator was built for {size}x{size} inputs, got {h}x{w} (HxW); "
+                "use the light generator (light: true) for other sizes"
+            )
+        x, cam_logit, heatmap = self.cam(self.encoder(x))  # (B, 4·ngf, H/4, W/4)
+        style = F.adaptive_avg_pool2d(x, 1) if self.cfg.light else x
+        style = self.mlp(style.flatten(1))
+        gamma, beta = self.gamma(style), self.beta(style)  # (B, 4·ngf) each
+        for block in self.blocks:
+            x = block(x, gamma, beta)
+        return self.decoder(x), cam_logit, heatmap
+
+    @torch.no_grad()
+    def clip_rho(self) -> None:
+        """Clamps every ρ to [0, 1], as the paper does after each generator update."""
+        for m in self.modules():
+            if isinstance(m, (AdaLIN, LIN)):
+                m.rho.clamp_(0.0, 1.0)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# discriminator
+
+
+class UGATITDiscriminator(nn.Module):
+    """(B, in, H, W) → (logits (B, 1, h, w), CAM logits (B, 2), heatmap (B, 1, h + 1, w + 1)).
+
+    ``n_layers − 2`` stride-2 convolutions, then a stride-1 one, the CAM, and a stride-1 output conv. Measured at
+    256×256 inputs: n_layers 5 (local) sees 70×70 patches on a 30×30 grid, n_layers 7 (global) 286×286 patches (wider
+    than the image) on a 6×6 grid; n_layers 4 sees 34×34 patches on a 62×62 grid.
+    """
+
+    def __init__(self, cfg: UGATITDiscriminatorConfig, in_channels: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        sn = _spectral_norm if cfg.spectral_norm else (lambda m: m)
+
+        def conv_act(c_in: int, c_out: int, stride: int) -> list[nn.Module]:
+            return [nn.ReflectionPad2d(1), sn(nn.Conv2d(c_in, c_out, 4, stride)), nn.LeakyReLU(0.2, True)]
+
+        ndf = cfg.ndf
+        layers = conv_act(in_channels, ndf, 2)
+        for i in range(1, cfg.n_layers - 2):
+            layers += conv_act(ndf * 2 ** (i - 1), ndf * 2**i, 2)
+        ch = ndf * 2 ** (cfg.n_layers - 3)
+        layers += conv_act(ch, ch * 2, 1)
+        self.body = nn.Sequential(*layers)
+        c = ch * 2  # ndf · 2^(n_layers − 2)
+        self.cam = _CAM(c, nn.LeakyReLU(0.2, True), sn=cfg.spectral_norm)
+        self.head = nn.Sequential(nn.ReflectionPad2d(1), sn(nn.Conv2d(c, 1, 4, 1, bias=False)))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x, cam_logit, heatmap = self.cam(self.body(x))
+        return self.head(x), cam_logit, heatmap
