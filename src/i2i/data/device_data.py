@@ -16,14 +16,15 @@ import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
 from i2i.data.config import CacheMode, DataConfig
 from i2i.data.datasets import PairRecord, load_pair
-from i2i.data.io import probe_image
+from i2i.data.io import probe_image, read_image
 from i2i.data.processing import normalize, resize
 from i2i.data.transforms import PairParams, sample_params
 from i2i.errors import DatasetError
@@ -116,15 +117,28 @@ def plan_cache(
     ``device`` and ``host`` force a placement and raise DatasetError when it cannot work. Every mode needs all
     inputs of the split to share one size and all targets another, read from the image headers.
     """
+    early = _precheck(len(records), device, mode)
+    if early is not None:
+        return early
+    nbytes, problem = _cache_size(records, cfg)
+    return _placement(nbytes, problem, device, mode)
+
+
+def _precheck(count: int, device: torch.device, mode: CacheMode) -> tuple[None, str] | None:
+    """The decision when it needs no image sizes (cache off, not on a GPU, nothing to cache); else None."""
     if mode == "off":
         return None, "data.cache=off"
     if mode == "device" and device.type != "cuda":
         raise DatasetError(f"data.cache=device needs a CUDA training device, not {device}")
     if mode == "auto" and device.type != "cuda":
         return None, f"no decoded cache on {device} (data.cache=auto caches on GPUs only)"
-    if not records:
-        return None, "no pairs to cache"
-    nbytes, problem = _cache_size(records, cfg)
+    if not count:
+        return None, "nothing to cache"
+    return None
+
+
+def _placement(nbytes: int, problem: str, device: torch.device, mode: CacheMode) -> tuple[Placement | None, str]:
+    """Where a cache of ``nbytes`` goes under ``mode`` (``problem``: why no cache can hold this split)."""
     if problem:
         if mode != "auto":
             raise DatasetError(f"data.cache={mode}: {problem}")
@@ -299,10 +313,117 @@ class PairCache:
         }
 
     def _rows(self, store: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """Gathers rows ``index`` of ``store`` onto the training device."""
-        if store.device.type == self.device.type:  # device placement, or host placement when training on the CPU
-            return store.index_select(0, _to(index, store.device))
-        # Gathered into pinned memory, the host → GPU copy runs asynchronously (pageable memory would block).
-        rows = torch.empty((len(index), *store.shape[1:]), dtype=store.dtype, pin_memory=store.is_pinned())
-        torch.index_select(store, 0, index, out=rows)
-        return rows.to(self.device, non_blocking=True)
+        return _gather_rows(store, index, self.device)
+
+
+def _gather_rows(store: torch.Tensor, index: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Gathers rows ``index`` of a cache ``store`` onto the training device."""
+    if store.device.type == device.type:  # device placement, or host placement when training on the CPU
+        return store.index_select(0, _to(index, store.device))
+    # Gathered into pinned memory, the host → GPU copy runs asynchronously (pageable memory would block).
+    rows = torch.empty((len(index), *store.shape[1:]), dtype=store.dtype, pin_memory=store.is_pinned())
+    torch.index_select(store, 0, index, out=rows)
+    return rows.to(device, non_blocking=True)
+
+
+# --- the unpaired cache --------------------------------------------------------------------------------------------
+
+
+def _domain_lists(records: Sequence[Any], cfg: DataConfig) -> tuple[list[str], list[str]]:
+    """(input-domain, output-domain) image paths of unpaired records, in the order the records cycle through them."""
+    from i2i.data.unpaired import domains_of
+
+    images_a, images_b = domains_of(list(records))
+    return (images_b, images_a) if cfg.direction == "BtoA" else (images_a, images_b)
+
+
+def plan_unpaired_cache(
+    records: Sequence[Any], cfg: DataConfig, device: torch.device, mode: CacheMode
+) -> tuple[Placement | None, str]:
+    """``plan_cache`` for unpaired records: each domain is decoded once and must hold images of one size."""
+    early = _precheck(len(records), device, mode)
+    if early is not None:
+        return early
+    nbytes, problem = 0, ""
+    for paths, channels, name in zip(
+        _domain_lists(records, cfg), (cfg.input_channels, cfg.output_channels), ("input", "output"), strict=True
+    ):
+        with ThreadPoolExecutor(max_workers=_workers()) as pool:
+            sizes = sorted(set(pool.map(lambda p: (probe_image(p).height, probe_image(p).width), paths)))
+        if len(sizes) > 1:
+            shown = ", ".join(f"{w}x{h}" for h, w in sizes[:3])
+            problem = f"{name}-domain images come in {len(sizes)} sizes ({shown}); the cache needs one size per domain"
+            break
+        nbytes += len(paths) * channels * sizes[0][0] * sizes[0][1]
+    return _placement(nbytes, problem, device, mode)
+
+
+class UnpairedCache:
+    """Both domains of an unpaired split decoded once; serves the batches ``UnpairedDataset`` would give.
+
+    Sample ``(index, seed)`` takes input image ``index mod N_in`` and the output image and both augmentations drawn
+    from ``seed`` exactly as the dataset draws them, so on the CPU the batches are the same bit for bit.
+    """
+
+    def __init__(self, records: Sequence[Any], cfg: DataConfig, device: torch.device, placement: Placement) -> None:
+        if not records:
+            raise DatasetError("cannot cache an empty split")
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.placement = placement
+        self.paths_in, self.paths_out = _domain_lists(records, cfg)
+        self.count = len(records)
+        self.a = self._decode(self.paths_in, cfg.input_channels)
+        self.b = self._decode(self.paths_out, cfg.output_channels)
+        log.info(
+            "cached %d + %d images (%s) in %s memory",
+            len(self.paths_in),
+            len(self.paths_out),
+            _mib(_nbytes(self.a, self.b)),
+            placement,
+        )
+
+    def _decode(self, paths: list[str], channels: int) -> torch.Tensor:
+        store = torch.empty(0, dtype=torch.uint8)
+        with ThreadPoolExecutor(max_workers=_workers()) as pool:
+            images = pool.map(lambda p: read_image(p, channels), paths)
+            for i, (path, image) in enumerate(zip(paths, images, strict=True)):
+                if i == 0:
+                    h, w, c = image.shape
+                    shape = (len(paths), c, h, w)
+                    if self.placement == "device":
+                        store = torch.empty(shape, dtype=torch.uint8, device=self.device)
+                    else:
+                        store = torch.empty(shape, dtype=torch.uint8, pin_memory=torch.cuda.is_available())
+                _put(store, i, image, PairRecord(Path(path).stem, path))
+        return store
+
+    @property
+    def nbytes(self) -> int:
+        return _nbytes(self.a, self.b)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def batch(self, keys: Sequence[tuple[int, int]]) -> dict:
+        from i2i.data.unpaired import draw_b
+
+        rows_a, rows_b, params_a, params_b = [], [], [], []
+        (ha, wa), (hb, wb) = self.a.shape[-2:], self.b.shape[-2:]
+        for index, seed in keys:
+            generator, b_index = draw_b(seed, len(self.paths_out))
+            rows_a.append(index % len(self.paths_in))
+            rows_b.append(b_index)
+            params_a.append(sample_params(ha, wa, self.cfg, generator))
+            params_b.append(sample_params(hb, wb, self.cfg, generator))
+        ia, ib = torch.tensor(rows_a, dtype=torch.long), torch.tensor(rows_b, dtype=torch.long)
+        return {
+            "a": _apply_batch(self._rows(self.a, ia), params_a, self.cfg),
+            "b": _apply_batch(self._rows(self.b, ib), params_b, self.cfg),
+            "path_a": [self.paths_in[i] for i in rows_a],
+            "path_b": [self.paths_out[i] for i in rows_b],
+            "index": torch.tensor([index for index, _ in keys], dtype=torch.long),
+        }
+
+    def _rows(self, store: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return _gather_rows(store, index, self.device)
