@@ -43,16 +43,25 @@ class RunConfig:
     def run_dir(self) -> Path:
         return Path(self.out_dir) / self.name
 
-    def preprocessing(self, generator: GeneratorConfig) -> Preprocessing:
-        """How images are prepared for ``generator`` at validation, evaluation and translation time."""
+    def preprocessing(self, generator: GeneratorConfig, reverse: bool = False) -> Preprocessing:
+        """How images are prepared for ``generator`` at validation, evaluation and translation time.
+
+        ``reverse``: for the generator of the reverse mapping (output domain → input domain) of unpaired methods.
+        """
+        channels = (self.data.input_channels, self.data.output_channels)
+        direction = self.data.direction
+        if reverse:
+            channels = channels[::-1]
+            direction = "BtoA" if direction == "AtoB" else "AtoB"
         return Preprocessing(
-            input_channels=self.data.input_channels,
-            output_channels=self.data.output_channels,
-            direction=self.data.direction,
+            input_channels=channels[0],
+            output_channels=channels[1],
+            direction=direction,
             size_multiple=generator.size_multiple,
             infer_size=self.data.infer_size,
             resize_mode=self.data.resize_mode,
             bn_inference=resolve_bn_inference(generator, self.train.batch_size),
+            fixed_size=generator.fixed_size,
         )
 
 

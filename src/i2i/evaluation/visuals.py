@@ -30,3 +30,19 @@ def sample_grid(rows: list[list[np.ndarray]], height: int = 256) -> np.ndarray:
             grid[y : y + height, x : x + im.shape[1]] = im
             x += im.shape[1] + _GAP
     return grid
+
+
+def heatmap_image(heat: np.ndarray) -> np.ndarray:
+    """A 2-D float map as a (H, W, 3) uint8 JET-coloured image (blue: lowest, red: highest value of the map).
+
+    Each map is scaled by its own minimum and maximum, as attention maps are shown in the U-GAT-IT paper.
+    """
+    import cv2
+
+    if heat.ndim != 2:
+        raise ValueError(f"expected a 2-D map, got shape {heat.shape}")
+    heat = heat.astype(np.float64)
+    low, high = float(heat.min()), float(heat.max())
+    scaled = (heat - low) / (high - low) if high > low else np.zeros_like(heat)
+    bgr = cv2.applyColorMap(np.round(scaled * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    return np.ascontiguousarray(bgr[:, :, ::-1])

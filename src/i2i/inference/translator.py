@@ -47,6 +47,7 @@ class Preprocessing:
     infer_size: int | None = None
     resize_mode: str = "bicubic"
     bn_inference: str = "running"  # per_image | running
+    fixed_size: int | None = None  # generators built for one square size: inputs are resized to it and back
 
 
 def prepare_generator(net: nn.Module, bn_inference: str) -> nn.Module:
@@ -63,7 +64,9 @@ def prepare_generator(net: nn.Module, bn_inference: str) -> nn.Module:
 def run_generator(net: nn.Module, x: torch.Tensor, pre: Preprocessing) -> torch.Tensor:
     """Translates float (B, C, H, W) in [-1, 1] of one size; returns (B, C_out, H, W) in [-1, 1]."""
     height, width = x.shape[-2:]
-    if pre.infer_size is not None:
+    if pre.fixed_size is not None:
+        x = resize(x, (pre.fixed_size, pre.fixed_size), pre.resize_mode)
+    elif pre.infer_size is not None:
         x = resize(x, short_side_size(height, width, pre.infer_size), pre.resize_mode)
     padded, size = pad_to_multiple(x, pre.size_multiple)
     y = crop_to(net(padded), size).float()
@@ -106,18 +109,30 @@ class Translator:
 
     # -- loading ---------------------------------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str = "auto") -> Translator:
-        """Loads a release folder (config.json + model.safetensors) written by ``i2i export``."""
+    def from_pretrained(cls, path: str | Path, device: str = "auto", direction: str | None = None) -> Translator:
+        """Loads a release folder (config.json + model.safetensors) written by ``i2i export``.
+
+        ``direction`` ("AtoB"/"BtoA") picks the reverse generator of releases that ship one (unpaired methods);
+        None: the direction the model was trained in.
+        """
         from safetensors.torch import load_file
 
         path = Path(path)
         meta = read_release_config(path)
         gen_cfg = from_dict(GeneratorConfig, meta["generator"], "generator")
         pre = from_dict(Preprocessing, meta["preprocessing"], "preprocessing")
+        weights = path / RELEASE_WEIGHTS
+        if direction is not None and direction != pre.direction:
+            reverse = meta.get("reverse")
+            if not isinstance(reverse, dict):
+                raise CheckpointError(
+                    f"{path}: this release translates {pre.direction} only (its method learns one direction)"
+                )
+            pre = from_dict(Preprocessing, reverse["preprocessing"], "preprocessing")
+            weights = path / str(reverse["weights"])
         if tuple(pre.normalize) != (-1.0, 1.0):
             raise CheckpointError(f"{path}: normalization {list(pre.normalize)} is not supported (only [-1, 1])")
         net = gen_cfg.build(pre.input_channels, pre.output_channels)
-        weights = path / RELEASE_WEIGHTS
         try:
             state = load_file(str(weights))
         except FileNotFoundError:

@@ -81,6 +81,8 @@ class Method(nn.Module):
     # True when ``training_step`` makes no host-side decision (Python random draws, ``.item()``, data-dependent
     # branches): the whole step can then be captured once as a CUDA graph and replayed.
     graph_safe: ClassVar[bool] = False
+    # True when the method also learns the reverse mapping (output → input domain), which a release then ships too.
+    reversible: ClassVar[bool] = False
 
     def networks(self) -> dict[str, nn.Module]:
         """Every network with trainable state, by a stable name used in checkpoints."""
@@ -95,6 +97,17 @@ class Method(nn.Module):
     def translation(self) -> tuple[GeneratorConfig, nn.Module]:
         """The generator that maps the input domain to the output domain (what a release ships)."""
         raise NotImplementedError
+
+    def reverse_translation(self) -> tuple[GeneratorConfig, nn.Module]:
+        """The generator of the reverse mapping (output domain → input domain), for ``reversible`` methods."""
+        raise NotImplementedError(f"{type(self).__name__} learns one direction only")
+
+    def training_state(self) -> dict[str, torch.Tensor]:
+        """State besides network weights and optimizers that an exact resume needs (e.g. image pools)."""
+        return {}
+
+    def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Restores what ``training_state`` returned (an empty dict: a fresh start)."""
 
     def validator(self, pre: Preprocessing, device: torch.device) -> Validator:
         """A function that scores one validation example with the current weights, as inference would run them.

@@ -112,13 +112,40 @@ class CheckpointGenerator:
     step: int
 
 
-def generator_from_checkpoint(path: str | Path) -> CheckpointGenerator:
-    """Rebuilds the method of a training checkpoint and returns its translation generator."""
+def generators_from_checkpoint(path: str | Path) -> dict[str, CheckpointGenerator]:
+    """Rebuilds the method of a training checkpoint once; its generators by direction ("AtoB"/"BtoA").
+
+    The trained direction comes first; methods that learn both directions (CycleGAN, U-GAT-IT) add the other.
+    """
     from i2i.run_config import RunConfig
 
     state = load_state(path)
     cfg = from_dict(RunConfig, state["config"])
     method = cfg.method.build(cfg.data)
     load_networks(method.networks(), state, str(path))
+    step = int(state["progress"]["step"])
     gen_cfg, net = method.translation()
-    return CheckpointGenerator(gen_cfg, net, cfg.preprocessing(gen_cfg), cfg, int(state["progress"]["step"]))
+    out = {cfg.data.direction: CheckpointGenerator(gen_cfg, net, cfg.preprocessing(gen_cfg), cfg, step)}
+    if method.reversible:
+        gen_cfg, net = method.reverse_translation()
+        other = "BtoA" if cfg.data.direction == "AtoB" else "AtoB"
+        out[other] = CheckpointGenerator(gen_cfg, net, cfg.preprocessing(gen_cfg, reverse=True), cfg, step)
+    return out
+
+
+def generator_from_checkpoint(path: str | Path, direction: str | None = None) -> CheckpointGenerator:
+    """The generator of one direction of a training checkpoint (default: the direction it was trained in).
+
+    The other direction exists only for methods that learn both (CycleGAN, U-GAT-IT).
+    """
+    generators = generators_from_checkpoint(path)
+    trained = next(iter(generators))
+    if direction is None:
+        return generators[trained]
+    if direction not in generators:
+        method = generators[trained].run_config.method.name
+        raise CheckpointError(
+            f"{path}: this {method} model translates {trained} only; --direction {direction} "
+            "needs a method that learns both directions (cyclegan, ugatit)"
+        )
+    return generators[direction]

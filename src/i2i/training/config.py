@@ -12,7 +12,8 @@ from i2i.training.precision import PrecisionName
 
 _EVERY = re.compile(r"^\s*(\d+)\s*(steps?|epochs?)?\s*$")
 
-BestMetric = Literal["psnr", "ssim", "l1"]
+# pix2pix's validation scores output against target; the unpaired methods' scores cycles and identities.
+BestMetric = Literal["psnr", "ssim", "l1", "cycle_psnr", "cycle_ssim", "idt_l1"]
 MemoryFormat = Literal["auto", "channels_last", "contiguous"]
 
 

@@ -230,10 +230,11 @@ class TrainEngine:
             "optimizers": {name: _plain_lrs(opt.state_dict()) for name, opt in self.optimizers.items()},
             "schedulers": {name: _plain_lrs(s.state_dict()) for name, s in self.schedulers.items()},
             "scalers": {name: s.state_dict() for name, s in self.scalers.items()},
+            "method_state": self.method.training_state(),
         }
 
     def load_optimizer_state(self, state: dict[str, Any], path: str) -> None:
-        """Restores optimizers, schedules and scalers (networks are loaded by ``checkpoint.load_networks``)."""
+        """Restores optimizers, schedules, scalers and the method's state (networks: ``checkpoint.load_networks``)."""
         try:
             for name, opt in self.optimizers.items():
                 opt.load_state_dict(_with_runtime_options(state["optimizers"][name], opt))
@@ -247,6 +248,7 @@ class TrainEngine:
         for name, scaler in self.scalers.items():
             if name in state.get("scalers", {}):
                 scaler.load_state_dict(state["scalers"][name])
+        self.method.load_training_state(state.get("method_state", {}))
 
     def parameters(self) -> list[nn.Parameter]:
         return list(self.method.parameters())

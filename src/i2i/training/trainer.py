@@ -42,7 +42,7 @@ from i2i.training.sampler import EpochSampler, sample_seed
 
 log = logging.getLogger(__name__)
 
-_LOWER_IS_BETTER = {"l1"}
+_LOWER_IS_BETTER = {"l1", "idt_l1"}
 
 
 class TrainingDiverged(I2IError):
@@ -94,6 +94,7 @@ class _RunState:
         self.saved_at = self.sampled_at = self.validated_at = -1
         self.rate_t, self.rate_step = time.perf_counter(), progress.step
         self.pbar: Any = None
+        self.warned_best = False
 
     def add_losses(self, losses: dict[str, torch.Tensor], weight: float = 1.0) -> None:
         # Summed on the device: no host sync per step; NaN/inf propagate into the sum and are caught at the next check.
@@ -505,7 +506,17 @@ class Trainer:
 
     def _maybe_save_best(self, run: _RunState) -> None:
         name, progress = self.cfg.train.best_metric, run.progress
-        if name is None or name not in run.val_metrics:
+        if name is None or not run.val_metrics:
+            return
+        if name not in run.val_metrics:
+            if not run.warned_best:
+                log.warning(
+                    "train.best_metric=%s is not among %s's validation metrics (%s): no best.pt is kept",
+                    name,
+                    self.cfg.method.name,
+                    ", ".join(run.val_metrics),
+                )
+                run.warned_best = True
             return
         value = run.val_metrics[name]
         best = progress.best_value
