@@ -81,22 +81,43 @@ def _eval(argv: Sequence[str]) -> int:
     from i2i.evaluation.evaluate import evaluate
     from i2i.export.release import load_translator
 
-    parser = argparse.ArgumentParser(prog="i2i eval", description="Score a model on a paired dataset split.")
+    parser = argparse.ArgumentParser(
+        prog="i2i eval",
+        description="Score a model on a dataset split: paired (output vs target) or unpaired (<split>A/ and "
+        "<split>B/ folders: cycle PSNR/SSIM, identity L1, FID/KID with --fid-weights).",
+    )
     parser.add_argument("model", help="release folder, run folder or checkpoint file")
-    parser.add_argument("--data", required=True, help="paired dataset folder")
+    parser.add_argument("--data", required=True, help="dataset folder")
     parser.add_argument("--split", default="test", help="split to score (default: test)")
-    parser.add_argument("--direction", choices=["AtoB", "BtoA"], help="override the model's direction")
+    parser.add_argument("--direction", choices=["AtoB", "BtoA"], help="paired data: override the model's direction")
     parser.add_argument("--layout", default="auto", choices=["auto", "aligned", "folders"])
+    parser.add_argument(
+        "--unpaired", action="store_true", help="score as unpaired data (automatic for <split>A/ + <split>B/ folders)"
+    )
+    parser.add_argument(
+        "--fid-weights", help="unpaired data: FID Inception weights file (pt_inception-2015-12-05-6726825d.pth)"
+    )
     parser.add_argument("--out", help="report folder (default: <run or release folder>/eval/<split>)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
     parser.add_argument("--batch-size", type=_positive_int, default=8)
     args = parser.parse_args(argv)
-    translator = load_translator(args.model, args.device)
     out = Path(args.out) if args.out else default_eval_dir(Path(args.model), args.split)
-    summary = evaluate(
-        translator, args.data, out, args.split, args.direction, args.layout, str(args.model), args.batch_size
-    )
-    print(summary.line())
+    data = Path(args.data)
+    if args.unpaired or ((data / f"{args.split}A").is_dir() and (data / f"{args.split}B").is_dir()):
+        from i2i.evaluation.unpaired import evaluate_unpaired
+
+        forward = load_translator(args.model, args.device, "AtoB")
+        backward = load_translator(args.model, args.device, "BtoA")
+        summary = evaluate_unpaired(
+            forward, backward, data, out, args.split, str(args.model), args.batch_size, fid_weights=args.fid_weights
+        )
+        print("\n".join(summary.lines()))
+    else:
+        translator = load_translator(args.model, args.device)
+        paired = evaluate(
+            translator, data, out, args.split, args.direction, args.layout, str(args.model), args.batch_size
+        )
+        print(paired.line())
     print(f"report: {out / 'index.html'}  metrics: {out / 'metrics.csv'}  summary: {out / 'summary.json'}")
     return 0
 
@@ -116,9 +137,14 @@ def _translate(argv: Sequence[str]) -> int:
     parser.add_argument("--batch-size", type=_positive_int, default=8)
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument(
+        "--direction",
+        choices=["AtoB", "BtoA"],
+        help="which way to translate (default: the trained direction; CycleGAN and U-GAT-IT models do both)",
+    )
     args = parser.parse_args(argv)
     pairs = plan_outputs(args.inputs, args.out, args.overwrite)
-    translator = load_translator(args.model, args.device)
+    translator = load_translator(args.model, args.device, args.direction)
     with tqdm(total=len(pairs), unit="img", desc="translate") as bar:
         report = translate_files(translator, pairs, args.batch_size, on_progress=bar.update)
     print(f"wrote {len(report.written)} image(s) to {args.out}")

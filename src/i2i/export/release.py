@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
 from safetensors.torch import save as safetensors_bytes
 
 from i2i import __version__
@@ -23,16 +24,23 @@ from i2i.inference.translator import (
     Translator,
     preprocessing_dict,
 )
-from i2i.training.checkpoint import generator_from_checkpoint, resolve_checkpoint
+from i2i.training.checkpoint import generator_from_checkpoint, generators_from_checkpoint, resolve_checkpoint
+
+REVERSE_WEIGHTS = "model_reverse.safetensors"
 
 
 def export_release(source: str | Path, out_dir: str | Path, overwrite: bool = False) -> Path:
-    """Writes the translation generator of a run (best.pt, else last.pt) or checkpoint file as a release folder."""
+    """Writes the translation generator of a run (best.pt, else last.pt) or checkpoint file as a release folder.
+
+    Methods that learn both directions (CycleGAN, U-GAT-IT) also ship the reverse generator, in
+    ``model_reverse.safetensors`` with its own preprocessing under ``"reverse"`` in config.json.
+    """
     ckpt = resolve_checkpoint(source)
     out_dir = Path(out_dir)
     if (out_dir / RELEASE_WEIGHTS).exists() and not overwrite:
         raise I2IError(f"{out_dir} already holds a release; pass --overwrite to replace it")
-    gen = generator_from_checkpoint(ckpt)
+    generators = list(generators_from_checkpoint(ckpt).values())
+    gen = generators[0]
     cfg = gen.run_config
     meta = {
         "format": RELEASE_FORMAT,
@@ -43,30 +51,48 @@ def export_release(source: str | Path, out_dir: str | Path, overwrite: bool = Fa
         "preprocessing": preprocessing_dict(gen.preprocessing),
         "source": {"run": cfg.name, "checkpoint": ckpt.name, "step": gen.step, "dataset": cfg.data.root},
     }
-    state = {k: v.detach().cpu().contiguous() for k, v in gen.network.state_dict().items()}
-    weights = safetensors_bytes(state, metadata={"format": "pt", "i2i_release": str(RELEASE_VERSION)})
-    atomic_write(out_dir / RELEASE_WEIGHTS, weights, durable=True)
+    files = {RELEASE_WEIGHTS: _weights_bytes(gen.network)}
+    for reverse in generators[1:]:
+        meta["reverse"] = {"weights": REVERSE_WEIGHTS, "preprocessing": preprocessing_dict(reverse.preprocessing)}
+        files[REVERSE_WEIGHTS] = _weights_bytes(reverse.network)
+    for name, data in files.items():
+        atomic_write(out_dir / name, data, durable=True)
     atomic_write(out_dir / RELEASE_CONFIG, (json.dumps(meta, indent=2) + "\n").encode("utf-8"), durable=True)
     atomic_write(out_dir / "README.md", _model_card(meta).encode("utf-8"))
     return out_dir
 
 
-def load_translator(path: str | Path, device: str = "auto") -> Translator:
-    """Opens a release folder, a run folder (best.pt, else last.pt) or a training checkpoint file."""
+def _weights_bytes(net: torch.nn.Module) -> bytes:
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    return safetensors_bytes(state, metadata={"format": "pt", "i2i_release": str(RELEASE_VERSION)})
+
+
+def load_translator(path: str | Path, device: str = "auto", direction: str | None = None) -> Translator:
+    """Opens a release folder, a run folder (best.pt, else last.pt) or a training checkpoint file.
+
+    ``direction`` ("AtoB"/"BtoA") picks the generator of models that learn both; None: the trained direction.
+    """
     path = Path(path)
     if (path / RELEASE_CONFIG).is_file():
-        return Translator.from_pretrained(path, device)
-    gen = generator_from_checkpoint(resolve_checkpoint(path))
+        return Translator.from_pretrained(path, device, direction)
+    gen = generator_from_checkpoint(resolve_checkpoint(path), direction)
     return Translator(gen.network, gen.config, gen.preprocessing, device)
 
 
 def _model_card(meta: dict) -> str:
     pre, gen, src = meta["preprocessing"], meta["generator"], meta["source"]
+    reverse = ""
+    if "reverse" in meta:
+        back = meta["reverse"]["preprocessing"]["direction"]
+        reverse = (
+            f"\n- also translates {back} (`{REVERSE_WEIGHTS}`): "
+            f"`i2i translate THIS_FOLDER in/ --out out/ --direction {back}`"
+        )
     return f"""# i2i release: {src["run"]}
 
 - method: {meta["method"]}; generator: {gen["name"]} ({", ".join(f"{k}={v}" for k, v in gen.items() if k != "name")})
 - input: {pre["input_channels"]} channel(s), output: {pre["output_channels"]} channel(s), direction {pre["direction"]}
-- trained on `{src["dataset"]}` for {src["step"]} steps (checkpoint `{src["checkpoint"]}`)
+- trained on `{src["dataset"]}` for {src["step"]} steps (checkpoint `{src["checkpoint"]}`){reverse}
 
 Use it:
 
