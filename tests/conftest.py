@@ -52,3 +52,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def unpaired_dataset(tmp_path: Path) -> Path:
+    """An unpaired set: trainA 5, trainB 3, testA 2, testB 3 images of 40×40 (counts differ on purpose)."""
+    from helpers import write_unpaired
+
+    return write_unpaired(tmp_path / "unpaired", {"train": (5, 3), "test": (2, 3)})
+
+
+@pytest.fixture(scope="session")
+def cyclegan_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 10-step tiny CycleGAN run on a generated unpaired set; shared, don't modify it."""
+    from helpers import tiny_unpaired_config, write_unpaired
+
+    from i2i.training.trainer import Trainer
+
+    base = tmp_path_factory.mktemp("cyclegan_run")
+    data = write_unpaired(base / "data", {"train": (5, 3), "test": (2, 3)})
+    return Trainer(tiny_unpaired_config(data, base / "runs", "cyclegan", "cyclegan")).fit().run_dir

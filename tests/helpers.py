@@ -89,3 +89,53 @@ def cli_args(sections: dict, prefix: str = "") -> list[str]:
             text = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
             args.append(f"--{prefix}{key}={text}")
     return args
+
+
+def write_unpaired(root: Path, counts: dict[str, tuple[int, int]], size: int = 40, seed: int = 0) -> Path:
+    """Writes an unpaired dataset: ``root/<split>A`` (photos) and ``root/<split>B`` (label maps), unequal counts.
+
+    ``counts`` maps a split to its (A, B) image counts; file names differ between the domains, as they do in
+    real unpaired sets.
+    """
+    rng = np.random.default_rng(seed)
+    for split, (count_a, count_b) in counts.items():
+        for side, count in (("A", count_a), ("B", count_b)):
+            folder = root / f"{split}{side}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                photo, label = synthetic_pair(rng, size)
+                Image.fromarray(photo if side == "A" else label).save(folder / f"{side.lower()}_{i:03d}.png")
+    return root
+
+
+# Tiny unpaired methods: 4-filter networks on 32×32 crops, a few milliseconds per step on a CPU.
+TINY_METHODS = {
+    "cyclegan": {
+        "name": "cyclegan",
+        "generator": {"name": "resnet_6blocks", "ngf": 4, "n_blocks": 1},
+        "discriminator": {"name": "patchgan", "ndf": 4, "n_layers": 2, "norm": "instance"},
+        "pool_size": 3,
+    },
+    "ugatit": {
+        "name": "ugatit",
+        "generator": {"name": "ugatit", "ngf": 4, "n_blocks": 1, "light": True},
+        "discriminator": {"name": "ugatit", "ndf": 4, "n_layers": 5},
+        "local_layers": 4,
+    },
+    "ugatit_full": {
+        "name": "ugatit",
+        "generator": {"name": "ugatit", "ngf": 4, "n_blocks": 1, "light": False, "img_size": 32},
+        "discriminator": {"name": "ugatit", "ndf": 4, "n_layers": 5},
+        "local_layers": 4,
+    },
+}
+
+
+def tiny_unpaired_config(root: Path, out_dir: Path, kind: str, name: str = "tiny", **sections: dict) -> RunConfig:
+    """A config of one of TINY_METHODS on an unpaired dataset (validation on its test split)."""
+    from i2i.config import merge
+
+    raw = merge(TINY, {"name": name, "out_dir": str(out_dir), "data": {"root": str(root), "val_split": "test"}})
+    raw["method"] = TINY_METHODS[kind]
+    raw = merge(raw, {"train": {"best_metric": "cycle_psnr"}})
+    return load_config(None, merge(raw, sections))

@@ -1,0 +1,143 @@
+"""CycleGAN and U-GAT-IT on the shared trainer: training steps, exact resume, validation, samples, config checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from helpers import tiny_unpaired_config
+from PIL import Image
+
+from i2i.errors import ConfigError
+from i2i.methods.base import StepOutput
+from i2i.training.checkpoint import load_state
+from i2i.training.engine import TrainEngine
+from i2i.training.trainer import Trainer
+
+METHODS = ["cyclegan", "ugatit", "ugatit_full"]
+CPU = torch.device("cpu")
+
+
+def _batch(cfg, seed: int = 0) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    size = cfg.data.crop_size
+    return {k: torch.rand(2, 3, size, size, generator=g) * 2 - 1 for k in ("a", "b")}
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_one_step_updates_every_network(unpaired_dataset: Path, tmp_path: Path, method: str) -> None:
+    cfg = tiny_unpaired_config(unpaired_dataset, tmp_path, method)
+    torch.manual_seed(0)
+    engine = TrainEngine(cfg, CPU)
+    before = {name: [p.detach().clone() for p in net.parameters()] for name, net in engine.method.networks().items()}
+    losses = engine.train_step(_batch(cfg))
+    assert losses and all(torch.isfinite(v) and v.dim() == 0 for v in losses.values()), losses
+    for name, net in engine.method.networks().items():
+        changed = [not torch.equal(a, b) for a, b in zip(before[name], net.parameters(), strict=True)]
+        assert all(changed), f"{name}: {changed.count(False)} parameter tensors did not change"
+    gen = engine.method.translation()[1]
+    with torch.no_grad():
+        out = gen(_batch(cfg, 1)["a"])
+    assert out.shape == (2, 3, 32, 32) and out.abs().max() <= 1
+
+
+def test_ugatit_clips_rho_after_the_generator_update(unpaired_dataset: Path, tmp_path: Path) -> None:
+    cfg = tiny_unpaired_config(unpaired_dataset, tmp_path, "ugatit")
+    engine = TrainEngine(cfg, CPU)
+    rhos = [m for n, m in engine.method.gen_ab.named_parameters() if n.endswith("rho")]
+    assert rhos
+    with torch.no_grad():
+        rhos[0].fill_(3.0)
+        rhos[-1].fill_(-2.0)
+    engine.train_step(_batch(cfg))
+    assert all(((r >= 0) & (r <= 1)).all() for r in rhos)
+    assert float(rhos[0].detach().max()) == 1.0 and float(rhos[-1].detach().min()) == 0.0
+
+
+def test_cyclegan_uses_its_pools(unpaired_dataset: Path, tmp_path: Path) -> None:
+    cfg = tiny_unpaired_config(unpaired_dataset, tmp_path, "cyclegan")
+    engine = TrainEngine(cfg, CPU)
+    for seed in range(3):
+        engine.train_step(_batch(cfg, seed))
+    state = engine.method.training_state()
+    assert int(state["pool_a.filled"]) == int(state["pool_b.filled"]) == 3  # pool_size 3, 6 fakes offered
+
+
+@pytest.mark.parametrize("method", ["cyclegan", "ugatit"])
+def test_resume_mid_epoch_is_bit_exact(unpaired_dataset: Path, tmp_path: Path, method: str) -> None:
+    """7 steps straight == 3 steps, then a resume from that checkpoint; pools and learning rates included."""
+    sections = {
+        "train": {"n_epochs": 1, "n_epochs_decay": 1, "max_steps": 7, "keep_every": "3 steps", "deterministic": True}
+    }
+    straight = Trainer(tiny_unpaired_config(unpaired_dataset, tmp_path, method, "straight", **sections)).fit()
+    middle = straight.run_dir / "checkpoints" / "step_0000003.pt"
+    resumed_cfg = tiny_unpaired_config(unpaired_dataset, tmp_path, method, "resumed", **sections)
+    resumed = Trainer(resumed_cfg, resume=str(middle)).fit()
+    a, b = (load_state(r.run_dir / "checkpoints" / "last.pt") for r in (straight, resumed))
+    assert a["progress"] == b["progress"] and a["progress"]["step"] == 7
+    for name in a["networks"]:
+        for key, tensor in a["networks"][name].items():
+            assert torch.equal(tensor, b["networks"][name][key]), f"{name}.{key} differs"
+    assert a["method_state"].keys() == b["method_state"].keys()
+    for key in a["method_state"]:
+        assert torch.equal(a["method_state"][key], b["method_state"][key]), key
+    if method == "cyclegan":
+        assert set(a["method_state"]) == {"pool_a.images", "pool_a.filled", "pool_b.images", "pool_b.filled"}
+    assert a["schedulers"] == b["schedulers"]
+
+
+@pytest.mark.parametrize("method", ["cyclegan", "ugatit"])
+def test_validation_and_sample_grid(unpaired_dataset: Path, tmp_path: Path, method: str) -> None:
+    result = Trainer(tiny_unpaired_config(unpaired_dataset, tmp_path, method, train={"max_steps": 2})).fit()
+    expected = {"cycle_psnr", "cycle_ssim", "cycle_psnr_a", "cycle_psnr_b", "cycle_ssim_a", "cycle_ssim_b", "idt_l1"}
+    assert set(result.val_metrics) == expected
+    assert 0 < result.val_metrics["cycle_psnr"] < 60 and 0 <= result.val_metrics["idt_l1"] <= 2
+    assert result.best_checkpoint is not None  # best_metric cycle_psnr
+    (grid_path,) = (result.run_dir / "samples").glob("*.png")
+    grid = np.asarray(Image.open(grid_path))
+    columns = 8 if method == "ugatit" else 6  # U-GAT-IT adds each generator's attention map
+    # One row per test sample: max(2 testA, 3 testB) = 3, scaled to the 32-pixel crop height.
+    assert grid.shape[0] == 3 * 32 + 2 * 4
+    assert grid.shape[1] == columns * 32 + (columns - 1) * 4
+    if method == "ugatit":
+        heat = grid[:32, 36:68]
+        assert heat[..., 2].max() > 200 or heat[..., 0].max() > 200, "a JET-coloured map has strong blue or red"
+
+
+def test_cyclegan_identity_needs_equal_channels(unpaired_dataset: Path, tmp_path: Path) -> None:
+    cfg = tiny_unpaired_config(unpaired_dataset, tmp_path, "cyclegan", data={"input_channels": 1})
+    with pytest.raises(ConfigError, match="lambda_identity"):
+        cfg.method.build(cfg.data)
+    cfg = tiny_unpaired_config(
+        unpaired_dataset, tmp_path, "cyclegan", data={"input_channels": 1}, method={"lambda_identity": 0}
+    )
+    method = cfg.method.build(cfg.data)
+    assert method.gen_ab(torch.zeros(1, 1, 32, 32)).shape == (1, 3, 32, 32)
+
+
+def test_full_ugatit_must_match_the_crop(unpaired_dataset: Path, tmp_path: Path) -> None:
+    cfg = tiny_unpaired_config(unpaired_dataset, tmp_path, "ugatit_full", method={"generator": {"img_size": 64}})
+    with pytest.raises(ConfigError, match=r"img_size \(64\) must equal data.crop_size \(32\)"):
+        cfg.method.build(cfg.data)
+
+
+def test_ugatit_local_discriminator_depth_is_used(unpaired_dataset: Path, tmp_path: Path) -> None:
+    def count(local: int) -> int:
+        cfg = tiny_unpaired_config(unpaired_dataset, tmp_path, "ugatit", method={"local_layers": local})
+        return sum(p.numel() for p in cfg.method.build(cfg.data).disc_local_a.parameters())
+
+    assert count(4) < count(5)
+
+
+def test_step_output_is_detached(unpaired_dataset: Path, tmp_path: Path) -> None:
+    cfg = tiny_unpaired_config(unpaired_dataset, tmp_path, "cyclegan")
+    engine = TrainEngine(cfg, CPU)
+
+    class Ctx:
+        def step(self, name: str, loss: torch.Tensor) -> None:
+            engine._ctx.step(name, loss)
+
+    out = engine.method.training_step(_batch(cfg), Ctx())
+    assert isinstance(out, StepOutput) and not any(v.requires_grad for v in out.losses.values())
