@@ -139,3 +139,28 @@ def tiny_unpaired_config(root: Path, out_dir: Path, kind: str, name: str = "tiny
     raw["method"] = TINY_METHODS[kind]
     raw = merge(raw, {"train": {"best_metric": "cycle_psnr"}})
     return load_config(None, merge(raw, sections))
+
+
+def write_fid_weights(folder: Path) -> Path:
+    """A stand-in for the FID Inception weights file, in the real one's format with seeded random values.
+
+    The real file (which can't be fetched here) is a plain dict of float32 tensors with the TF graph's names and no
+    BatchNorm counters; conv weights get He-scaled values so activations stay O(1) through the ~50 layers.
+    """
+    import math
+
+    import torch
+    from torchvision.models import inception_v3
+
+    torch.manual_seed(0)
+    state = {}
+    network = inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=False)
+    for key, value in network.state_dict().items():
+        if key.endswith("num_batches_tracked"):
+            continue
+        if key.endswith("conv.weight"):
+            value = torch.randn_like(value) * math.sqrt(2 / value[0].numel())
+        state[key] = value.clone()
+    path = folder / "pt_inception-2015-12-05-6726825d.pth"
+    torch.save(state, path)
+    return path

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import REPO, TINY_METHODS, cli_args, write_unpaired
+from helpers import REPO, TINY_METHODS, cli_args, write_fid_weights, write_unpaired
 
 from i2i.cli import main
 
@@ -57,3 +57,16 @@ def test_translate_direction_of_a_one_way_model(tiny_run: Path, tmp_path: Path, 
     args = ["translate", str(tiny_run), inputs, "--out", str(tmp_path / "o"), "--direction", "AtoB"]
     code = main(args)
     assert code == 2 and "translates BtoA only" in capsys.readouterr().err
+
+
+def test_eval_with_fid_weights(cyclegan_run: Path, tmp_path: Path, capsys) -> None:
+    """With a weights file, FID and KID are computed for both directions and reported (stand-in weights here)."""
+    weights = write_fid_weights(tmp_path)
+    data = cyclegan_run.parent.parent / "data"
+    out = tmp_path / "eval"
+    assert main(["eval", str(cyclegan_run), "--data", str(data), "--fid-weights", str(weights), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "FID/KID skipped" not in text and text.count("; FID ") == 2
+    summary = json.loads((out / "summary.json").read_text())
+    for side in ("a", "b"):
+        assert summary[side]["fid"] > 0 and summary[side]["kid"] is not None

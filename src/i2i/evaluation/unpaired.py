@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from i2i.data.io import ImageReadError, read_image, write_image
 from i2i.data.unpaired import list_unpaired
@@ -87,6 +88,11 @@ def evaluate_unpaired(
 ) -> UnpairedSummary:
     """Scores ``forward`` (A → B) and ``backward`` (B → A) on ``root``'s ``split`` and writes the report."""
     report = list_unpaired(root, split)
+    extractor = None
+    if fid_weights is not None:  # a bad weights file fails before any translation work
+        from i2i.evaluation.fid import load_inception
+
+        extractor = load_inception(fid_weights, forward.device)
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
@@ -119,10 +125,10 @@ def evaluate_unpaired(
         scores[name] = _means(domain_rows)
         rows += domain_rows
     summary = UnpairedSummary(str(root), split, model_name, scores["A"], scores["B"], skipped=skipped)
-    if fid_weights is None:
+    if extractor is None:
         summary.fid_note = FID_SKIPPED
     else:
-        _add_fid(summary, report.images_a, report.images_b, fakes, fid_weights, forward, backward)
+        _add_fid(summary, report.images_a, report.images_b, fakes, extractor, forward, backward)
     _write_csv(out_dir / "metrics.csv", rows)
     grid = [ra + rb for ra, rb in zip(grids["A"], grids["B"], strict=False)]
     if grid:
@@ -158,14 +164,13 @@ def _add_fid(
     images_a: list[str],
     images_b: list[str],
     fakes: dict[str, list[Path]],
-    weights: str | Path,
+    extractor: torch.nn.Module,
     forward: Translator,
     backward: Translator,
 ) -> None:
     """FID/KID of the translations of each domain against the real images of the domain they were translated to."""
-    from i2i.evaluation.fid import fid_kid, load_inception
+    from i2i.evaluation.fid import fid_kid
 
-    extractor = load_inception(weights, forward.device)
     for scores, real_paths, fake_paths, channels in (
         (summary.a, images_b, fakes["A"], forward.pre.output_channels),
         (summary.b, images_a, fakes["B"], backward.pre.output_channels),
