@@ -141,3 +141,12 @@ def test_step_output_is_detached(unpaired_dataset: Path, tmp_path: Path) -> None
 
     out = engine.method.training_step(_batch(cfg), Ctx())
     assert isinstance(out, StepOutput) and not any(v.requires_grad for v in out.losses.values())
+
+
+def test_ugatit_discriminators_too_deep_for_the_crop_are_a_config_error(unpaired_dataset: Path, tmp_path: Path) -> None:
+    cfg = tiny_unpaired_config(unpaired_dataset, tmp_path, "ugatit", method={"discriminator": {"n_layers": 6}})
+    with pytest.raises(ConfigError, match=r"crop_size \(32\) is too small for a 6-layer .*at least 48 pixels"):
+        cfg.method.build(cfg.data)
+    cfg = tiny_unpaired_config(unpaired_dataset, tmp_path, "ugatit", method={"local_layers": 6})
+    with pytest.raises(ConfigError, match=r"method.local_layers"):
+        cfg.method.build(cfg.data)

@@ -346,3 +346,14 @@ def test_invalid_config(section: str, overrides: dict, field: str) -> None:
     base = GeneratorConfig if section == "generator" else DiscriminatorConfig
     with pytest.raises(ConfigError, match=rf"^{section}\.{field}:"):
         from_dict(base, {"name": "ugatit", **overrides}, section)
+
+
+@pytest.mark.parametrize(("n_layers", "expected"), [(4, 12), (5, 24), (6, 48), (7, 96)])
+def test_discriminator_min_size_is_exact(n_layers: int, expected: int) -> None:
+    """The smallest input that runs; one pixel less fails inside reflection padding (what the config check avoids)."""
+    cfg = UGATITDiscriminatorConfig(n_layers=n_layers, ndf=2)
+    assert cfg.min_size == expected
+    net = cfg.build(3)
+    net(torch.zeros(1, 3, expected, expected))
+    with pytest.raises(RuntimeError, match="Padding size"):
+        net(torch.zeros(1, 3, expected - 1, expected - 1))

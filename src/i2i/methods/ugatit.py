@@ -83,6 +83,14 @@ class UGATITConfig(MethodConfig):
                 f"method.generator.img_size ({gen.img_size}) must equal data.crop_size ({data.crop_size}): the full "
                 "U-GAT-IT generator is built for one image size (method.generator.light=true works at any size)"
             )
+        depths = (("discriminator.n_layers", self.discriminator.n_layers), ("local_layers", self.local_layers))
+        for key, depth in depths:
+            need = dataclasses.replace(self.discriminator, n_layers=depth).min_size
+            if data.crop_size < need:
+                raise ConfigError(
+                    f"data.crop_size ({data.crop_size}) is too small for a {depth}-layer U-GAT-IT discriminator "
+                    f"(method.{key}); it needs crops of at least {need} pixels: raise the crop or lower the depth"
+                )
         return UGATIT(self, data.input_channels)
 
 

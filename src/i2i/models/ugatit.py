@@ -79,6 +79,23 @@ class UGATITDiscriminatorConfig(DiscriminatorConfig):
     def build(self, in_channels: int) -> UGATITDiscriminator:
         return UGATITDiscriminator(self, in_channels)
 
+    @property
+    def min_size(self) -> int:
+        """The smallest square input this depth accepts (reflection padding needs maps of at least 2 pixels)."""
+        size = 4
+        while not _fits(size, self.n_layers):
+            size += 1
+        return size
+
+
+def _fits(size: int, n_layers: int) -> bool:
+    """Whether every reflection pad of an ``n_layers`` discriminator has a map larger than its padding."""
+    for _ in range(n_layers - 2):  # the stride-2 convolutions, each after a 1-pixel reflection pad
+        if size < 2:
+            return False
+        size = (size + 2 - 4) // 2 + 1
+    return size >= 2 and size - 1 >= 2  # the stride-1 conv, then the classifier's pad
+
 
 # ----------------------------------------------------------------------------------------------------------------
 # normalization
