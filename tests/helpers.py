@@ -164,3 +164,24 @@ def write_fid_weights(folder: Path) -> Path:
     path = folder / "pt_inception-2015-12-05-6726825d.pth"
     torch.save(state, path)
     return path
+
+
+def train_steps(engine, steps: int, batch_size: int = 2) -> list[dict[str, float]]:
+    """Trains ``engine`` on seeded synthetic batches (same dropout masks for every engine compared); the losses."""
+    import torch
+
+    from i2i.bench import synthetic_batch
+
+    losses = []
+    for step in range(steps):
+        torch.manual_seed(100 + step)
+        batch = engine.to_device(synthetic_batch(engine.cfg, batch_size, engine.device))
+        losses.append({k: float(v) for k, v in engine.train_step(batch).items()})
+    return losses
+
+
+def relative_difference(a: dict, b: dict) -> float:
+    """‖a − b‖ / ‖a‖ over the floating-point tensors of two state dicts."""
+    num = sum(float((a[k].float() - b[k].float()).norm()) ** 2 for k in a if a[k].is_floating_point())
+    den = sum(float(a[k].float().norm()) ** 2 for k in a if a[k].is_floating_point())
+    return (num / den) ** 0.5

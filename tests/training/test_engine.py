@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import tiny_config
+from helpers import relative_difference, tiny_config, train_steps
 
-from i2i.bench import synthetic_batch
 from i2i.run_config import RunConfig
 from i2i.training.engine import TrainEngine
 from i2i.training.precision import resolve_precision
@@ -31,18 +30,11 @@ def _weights(engine: TrainEngine) -> dict[str, torch.Tensor]:
 
 
 def _train(engine: TrainEngine, steps: int, batch_size: int = 2) -> list[dict[str, float]]:
-    losses = []
-    for step in range(steps):
-        torch.manual_seed(100 + step)  # same dropout masks in both engines of a comparison
-        batch = engine.to_device(synthetic_batch(engine.cfg, batch_size, engine.device))
-        losses.append({k: float(v) for k, v in engine.train_step(batch).items()})
-    return losses
+    return train_steps(engine, steps, batch_size)
 
 
 def _relative(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
-    num = sum(float((a[k] - b[k]).norm()) ** 2 for k in a if a[k].is_floating_point())
-    den = sum(float(a[k].norm()) ** 2 for k in a if a[k].is_floating_point())
-    return (num / den) ** 0.5
+    return relative_difference(a, b)
 
 
 def test_auto_precision_is_fp32_on_cpu_and_bf16_or_fp16_on_gpus() -> None:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import tiny_unpaired_config, write_unpaired
+from helpers import relative_difference, tiny_unpaired_config, train_steps, write_unpaired
 
-from i2i.bench import synthetic_batch
 from i2i.run_config import RunConfig
 from i2i.training.checkpoint import load_state
 from i2i.training.engine import TrainEngine
@@ -28,20 +27,14 @@ def _engine(cfg: RunConfig, device: str) -> TrainEngine:
 
 
 def _train(engine: TrainEngine, steps: int) -> list[dict[str, float]]:
-    out = []
-    for step in range(steps):
-        torch.manual_seed(100 + step)
-        batch = engine.to_device(synthetic_batch(engine.cfg, 2, engine.device))
-        out.append({k: float(v) for k, v in engine.train_step(batch).items()})
-    return out
+    return train_steps(engine, steps)
 
 
 def _relative(a: TrainEngine, b: TrainEngine) -> float:
-    wa = {k: v.detach().float().cpu() for k, v in a.method.state_dict().items()}
-    wb = {k: v.detach().float().cpu() for k, v in b.method.state_dict().items()}
-    num = sum(float((wa[k] - wb[k]).norm()) ** 2 for k in wa if wa[k].is_floating_point())
-    den = sum(float(wa[k].norm()) ** 2 for k in wa if wa[k].is_floating_point())
-    return (num / den) ** 0.5
+    return relative_difference(
+        {k: v.detach().cpu() for k, v in a.method.state_dict().items()},
+        {k: v.detach().cpu() for k, v in b.method.state_dict().items()},
+    )
 
 
 @pytest.mark.parametrize("kind", ["cyclegan", "ugatit"])

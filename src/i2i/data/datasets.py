@@ -57,8 +57,12 @@ class ScanReport:
     problems: list[Problem] = field(default_factory=list)
     ignored: int = 0
 
+    def contents(self) -> str:
+        """What the usable part of the split holds, for the summary line."""
+        return f"{len(self.records)} pairs"
+
     def summary(self) -> str:
-        text = f"{self.root} [{self.split}, {self.layout}]: {len(self.records)} pairs"
+        text = f"{self.root} [{self.split}, {self.layout}]: {self.contents()}"
         if self.problems:
             text += f", {len(self.problems)} bad"
         if self.ignored:

@@ -53,13 +53,8 @@ class UnpairedReport(ScanReport):
     def rebuild(self) -> None:
         self.records = pair_domains(self.images_a, self.images_b)
 
-    def summary(self) -> str:
-        text = f"{self.root} [{self.split}, unpaired]: {len(self.images_a)} A and {len(self.images_b)} B images"
-        if self.problems:
-            text += f", {len(self.problems)} bad"
-        if self.ignored:
-            text += f", {self.ignored} non-image files ignored"
-        return text
+    def contents(self) -> str:
+        return f"{len(self.images_a)} A and {len(self.images_b)} B images"
 
 
 def pair_domains(images_a: list[str], images_b: list[str]) -> list[UnpairedRecord]:
