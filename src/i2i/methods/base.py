@@ -8,7 +8,8 @@ wrappers without the method knowing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
@@ -120,3 +121,15 @@ class Method(nn.Module):
 def set_requires_grad(net: nn.Module, flag: bool) -> None:
     for p in net.parameters():
         p.requires_grad_(flag)
+
+
+@contextlib.contextmanager
+def frozen(*nets: nn.Module) -> Iterator[None]:
+    """Within the block the networks' parameters need no gradients (e.g. D during G's pass); restored after."""
+    for net in nets:
+        set_requires_grad(net, False)
+    try:
+        yield
+    finally:
+        for net in nets:
+            set_requires_grad(net, True)

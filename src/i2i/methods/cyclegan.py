@@ -25,7 +25,7 @@ from i2i.data import unpaired  # noqa: F401  (registers the unpaired data kind)
 from i2i.data.config import DataConfig
 from i2i.errors import ConfigError
 from i2i.losses.adversarial import GANLoss, GANMode
-from i2i.methods.base import METHODS, Batch, MethodConfig, OptimizerSpec, StepContext, StepOutput, set_requires_grad
+from i2i.methods.base import METHODS, Batch, MethodConfig, OptimizerSpec, StepContext, StepOutput, frozen
 from i2i.methods.image_pool import ImagePool
 from i2i.methods.unpaired import UnpairedMethod
 from i2i.models.base import DiscriminatorConfig, GeneratorConfig
@@ -106,10 +106,7 @@ class CycleGAN(UnpairedMethod):
         rec_a, rec_b = self.gen_ba(fake_b), self.gen_ab(fake_a)
 
         # Generators: fool both discriminators (frozen for this pass), close both cycles, keep identities.
-        discs = (self.disc_a, self.disc_b)
-        for d in discs:
-            set_requires_grad(d, False)
-        try:
+        with frozen(self.disc_a, self.disc_b):
             g_gan_ab = self.gan_loss(self.disc_b(fake_b), True, for_discriminator=False)
             g_gan_ba = self.gan_loss(self.disc_a(fake_a), True, for_discriminator=False)
             cycle_a = F.l1_loss(rec_a.float(), real_a.float())
@@ -122,9 +119,6 @@ class CycleGAN(UnpairedMethod):
                 loss = loss + cfg.lambda_identity * (cfg.lambda_b * idt_b + cfg.lambda_a * idt_a)
                 losses.update(idt_a=idt_a, idt_b=idt_b)
             ctx.step("gen", loss)
-        finally:
-            for d in discs:
-                set_requires_grad(d, True)
 
         # Discriminators: real → 1, fakes (from the history pools) → 0.
         d_real_b = self.gan_loss(self.disc_b(real_b), True)

@@ -33,6 +33,7 @@ from i2i.methods.base import (
     StepOutput,
     ValidationResult,
     Validator,
+    frozen,
     set_requires_grad,
 )
 from i2i.models.base import DiscriminatorConfig, GeneratorConfig
@@ -95,13 +96,10 @@ class Pix2Pix(Method):
         ctx.step("disc", 0.5 * (d_fake + d_real))
 
         # G: fool D (non-saturating) and stay close to the target in L1. D's weights are frozen for this pass.
-        set_requires_grad(self.disc, False)
-        try:
+        with frozen(self.disc):
             g_gan = self.gan_loss(self.disc(torch.cat([real_a, fake_b], 1)), True, for_discriminator=False)
             g_l1 = F.l1_loss(fake_b.float(), real_b.float())
             ctx.step("gen", g_gan + self.config.lambda_l1 * g_l1)
-        finally:
-            set_requires_grad(self.disc, True)
 
         losses = {"g_gan": g_gan, "g_l1": g_l1, "d_real": d_real, "d_fake": d_fake}
         return StepOutput({k: v.detach() for k, v in losses.items()})

@@ -33,7 +33,7 @@ from i2i.data.config import DataConfig
 from i2i.errors import ConfigError
 from i2i.inference.translator import Preprocessing
 from i2i.losses.adversarial import GANLoss, GANMode
-from i2i.methods.base import METHODS, Batch, MethodConfig, OptimizerSpec, StepContext, StepOutput, set_requires_grad
+from i2i.methods.base import METHODS, Batch, MethodConfig, OptimizerSpec, StepContext, StepOutput, frozen
 from i2i.methods.unpaired import UnpairedMethod, attention_map
 from i2i.models.base import DiscriminatorConfig, GeneratorConfig
 
@@ -153,10 +153,7 @@ class UGATIT(UnpairedMethod):
         d_b = self._adversarial("b", real_b, True, True) + self._adversarial("b", fake_b.detach(), False, True)
         ctx.step("disc", cfg.adv_weight * (d_a + d_b))
 
-        discs = [*self._discs("a"), *self._discs("b")]
-        for d in discs:
-            set_requires_grad(d, False)
-        try:
+        with frozen(*self._discs("a"), *self._discs("b")):
             rec_a, rec_b = self.gen_ba(fake_b), self.gen_ab(fake_a)
             idt_a, cam_aa, _ = self.gen_ba.forward_with_cam(real_a)
             idt_b, cam_bb, _ = self.gen_ab.forward_with_cam(real_b)
@@ -176,9 +173,6 @@ class UGATIT(UnpairedMethod):
                 + cfg.cam_weight * (cam_a + cam_b)
             )
             ctx.step("gen", loss)
-        finally:
-            for d in discs:
-                set_requires_grad(d, True)
         self.gen_ab.clip_rho()
         self.gen_ba.clip_rho()
         losses = {
