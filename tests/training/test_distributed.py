@@ -318,3 +318,33 @@ def test_batch_not_divisible_by_processes_is_a_one_line_error(tmp_path: Path) ->
     assert not [f for f in frames if "i2i" in f.split("site-packages")[-1]], result.stderr
     assert re.search(r"exitcode\s*:\s*2\b", result.stderr)  # the workers' status: i2i's error exit, not a crash
     assert not (tmp_path / "odd").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["ugatit", "cyclegan"])
+def test_unpaired_methods_in_two_processes_train_like_one(tmp_path: Path, kind: str) -> None:
+    """U-GAT-IT and CycleGAN (pool off: each process would draw its own) across 2 processes match 1 process.
+
+    Their per-sample losses (instance, layer-instance and spectral norms; no dropout) make a split batch give the
+    same gradients; the B image of each sample is drawn from its seed, so both runs see the same pairs.
+    """
+    from helpers import TINY_METHODS, write_unpaired
+
+    data = write_unpaired(tmp_path / "data", {"train": (7, 5), "test": (1, 1)})
+    method = {**TINY_METHODS[kind], **({"pool_size": 0} if kind == "cyclegan" else {})}
+    sections = {"method": method, "data": {"val_split": None}, "train": {"best_metric": None}}
+    raw = merge(merge(merge(TINY, DIST), {"out_dir": str(tmp_path / "runs"), "data": {"root": str(data)}}), sections)
+    raw["method"] = method  # the unpaired method replaces pix2pix's sections, not merges into them
+    assert i2i_main(["train", *cli_args({**raw, "name": "single"})]) == 0
+    _ok(_torchrun(["train", *cli_args({**raw, "name": "two"})]))
+    a = load_state(tmp_path / "runs" / "two" / "checkpoints" / "last.pt")
+    b = load_state(tmp_path / "runs" / "single" / "checkpoints" / "last.pt")
+    assert a["progress"] == b["progress"] and a["progress"]["step"] == STEPS
+    cfg = from_dict(RunConfig, b["config"])
+    for name, net in cfg.method.build(cfg.data).networks().items():
+        dead = _dead_biases(net)
+        for key, _ in net.named_parameters():
+            if key not in dead:
+                torch.testing.assert_close(
+                    a["networks"][name][key], b["networks"][name][key], rtol=RTOL, atol=ATOL, msg=f"{name}.{key}"
+                )
