@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import html
+import itertools
 import json
 import logging
 from collections.abc import Iterator
@@ -105,21 +106,25 @@ def evaluate_unpaired(
         ("B", report.images_b, backward, forward),
     ):
         domain_rows = []
-        for path, real in _readable(paths, there.pre.input_channels, skipped):
-            (fake,) = there([real], batch_size)
-            (rec,) = back([fake], batch_size)
-            cycle = image_metrics(rec, real)
-            row: dict[str, object] = {"name": f"{name}/{Path(path).stem}", "domain": name, **_cycle(cycle)}
-            if back.pre.output_channels == real.shape[2]:
-                (same,) = back([real], batch_size)
-                row["idt_l1"] = l1(same, real)
-            stem = f"{name}_{Path(path).stem}"
-            write_image(out_dir / "images" / f"{stem}_fake.png", fake)
-            write_image(out_dir / "images" / f"{stem}_rec.png", rec)
-            fakes[name].append(out_dir / "images" / f"{stem}_fake.png")
-            if len(grids[name]) < grid_rows:
-                grids[name].append([real, fake, rec])
-            domain_rows.append(row)
+        stems: set[str] = set()
+        images = _readable(paths, there.pre.input_channels, skipped)
+        while chunk := list(itertools.islice(images, batch_size)):  # one batch of translations per step
+            reals = [real for _, real in chunk]
+            outputs = there(reals, batch_size)
+            recs = back(outputs, batch_size)
+            same_channels = back.pre.output_channels == there.pre.input_channels
+            sames = back(reals, batch_size) if same_channels else [None] * len(reals)
+            for (path, real), fake, rec, same in zip(chunk, outputs, recs, sames, strict=True):
+                stem = _unique(f"{name}_{Path(path).stem}", stems)
+                row: dict[str, object] = {"name": stem, "domain": name, **_cycle(image_metrics(rec, real))}
+                if same is not None:
+                    row["idt_l1"] = l1(same, real)
+                write_image(out_dir / "images" / f"{stem}_fake.png", fake)
+                write_image(out_dir / "images" / f"{stem}_rec.png", rec)
+                fakes[name].append(out_dir / "images" / f"{stem}_fake.png")
+                if len(grids[name]) < grid_rows:
+                    grids[name].append([real, fake, rec])
+                domain_rows.append(row)
         if not domain_rows:
             raise ImageReadError(root, f"no readable {name} images in split '{split}'")
         scores[name] = _means(domain_rows)
@@ -136,6 +141,16 @@ def evaluate_unpaired(
     (out_dir / "summary.json").write_text(json.dumps(asdict(summary), indent=2) + "\n", encoding="utf-8")
     _write_html(out_dir / "index.html", summary, rows)
     return summary
+
+
+def _unique(stem: str, taken: set[str]) -> str:
+    """``stem``, or ``stem_2``, ``stem_3``… when another file of the split already gave that name."""
+    name, i = stem, 1
+    while name in taken:
+        i += 1
+        name = f"{stem}_{i}"
+    taken.add(name)
+    return name
 
 
 def _readable(paths: list[str], channels: int, skipped: list[str]) -> Iterator[tuple[str, np.ndarray]]:
@@ -195,7 +210,7 @@ def _write_html(path: Path, summary: UnpairedSummary, rows: list[dict[str, objec
     head += "".join(f"<p>{esc(line)}</p>" for line in summary.lines())
     body = []
     for r in rows:
-        stem = esc(str(r["name"]).replace("/", "_"))
+        stem = esc(str(r["name"]))
         cells = "".join(f'<td><img src="images/{stem}_{k}.png" alt="{k}"></td>' for k in ("fake", "rec"))
         scores = f"cycle PSNR {float(r['cycle_psnr']):.2f}<br>SSIM {float(r['cycle_ssim']):.4f}"  # type: ignore[arg-type]
         if "idt_l1" in r:
