@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import REPO, TINY_METHODS, cli_args, write_fid_weights, write_unpaired
+from helpers import REPO, SHARED_DATASETS, TINY_METHODS, cli_args, write_fid_weights, write_unpaired
 
 from i2i.cli import main
 
@@ -70,3 +70,19 @@ def test_eval_with_fid_weights(cyclegan_run: Path, tmp_path: Path, capsys) -> No
     summary = json.loads((out / "summary.json").read_text())
     for side in ("a", "b"):
         assert summary[side]["fid"] > 0 and summary[side]["kid"] is not None
+
+
+@pytest.mark.parametrize("recipe", ["cyclegan/selfie2anime.yaml", "ugatit/selfie2anime_light.yaml"])
+def test_recipes_read_the_shared_selfie2anime(recipe: str, tmp_path: Path, capsys, monkeypatch) -> None:
+    """The recipes' default root (../shared/datasets/selfie2anime, relative to the checkout) scans and trains."""
+    root = SHARED_DATASETS / "selfie2anime"
+    if not root.is_dir():
+        pytest.skip(f"shared datasets not found at {root} (they sit beside the checkout in the project's workspace)")
+    method = TINY_METHODS["cyclegan" if recipe.startswith("cyclegan") else "ugatit"]
+    overrides = cli_args({**TRAIN, "method": method, "train": {**TRAIN["train"], "max_steps": 2}})
+    args = ["train", "--config", str(REPO / "configs" / recipe), f"--out_dir={tmp_path}", "--name=real", *overrides]
+    monkeypatch.chdir(REPO)  # the recipe's root is relative to the repository
+    assert main(args) == 0
+    log = (tmp_path / "real" / "train.log").read_text()
+    assert "200 A and 200 B images" in log and "validation cycle_psnr" in log
+    capsys.readouterr()
