@@ -9,7 +9,7 @@ from typing import Any
 
 import i2i.methods  # noqa: F401  (registers methods and, through them, networks)
 from i2i.config import from_dict, merge, opt, parse_overrides, read_yaml
-from i2i.data.config import DataConfig
+from i2i.data.config import DataConfig, opposite
 from i2i.errors import ConfigError
 from i2i.inference.translator import Preprocessing, resolve_bn_inference
 from i2i.methods.base import MethodConfig
@@ -52,7 +52,7 @@ class RunConfig:
         direction = self.data.direction
         if reverse:
             channels = channels[::-1]
-            direction = "BtoA" if direction == "AtoB" else "AtoB"
+            direction = opposite(direction)
         return Preprocessing(
             input_channels=channels[0],
             output_channels=channels[1],

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from i2i.data.config import opposite
 from i2i.evaluation.metrics import image_metrics, l1
 from i2i.evaluation.visuals import heatmap_image
 from i2i.inference.translator import Preprocessing, prepare_generator, translate_arrays
@@ -32,7 +33,7 @@ def reversed_preprocessing(pre: Preprocessing) -> Preprocessing:
         pre,
         input_channels=pre.output_channels,
         output_channels=pre.input_channels,
-        direction="BtoA" if pre.direction == "AtoB" else "AtoB",
+        direction=opposite(pre.direction),
     )
 
 

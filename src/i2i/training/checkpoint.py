@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from i2i.config import from_dict
+from i2i.data.config import opposite
 from i2i.data.io import atomic_write
 from i2i.errors import CheckpointError
 from i2i.inference.translator import Preprocessing, load_weights
@@ -128,7 +129,7 @@ def generators_from_checkpoint(path: str | Path) -> dict[str, CheckpointGenerato
     out = {cfg.data.direction: CheckpointGenerator(gen_cfg, net, cfg.preprocessing(gen_cfg), cfg, step)}
     if method.reversible:
         gen_cfg, net = method.reverse_translation()
-        other = "BtoA" if cfg.data.direction == "AtoB" else "AtoB"
+        other = opposite(cfg.data.direction)
         out[other] = CheckpointGenerator(gen_cfg, net, cfg.preprocessing(gen_cfg, reverse=True), cfg, step)
     return out
 
