@@ -18,6 +18,7 @@ over channels, ``rho`` is ρ, ``gamma``/``beta`` are γ/β.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -102,12 +103,26 @@ def _fits(size: int, n_layers: int) -> bool:
 
 
 def _mixed_norm(x: torch.Tensor, rho: torch.Tensor, eps: float) -> torch.Tensor:
-    """ρ·IN(x) + (1−ρ)·LN(x) in float32, with unbiased variances as in the paper's code."""
+    """ρ·IN(x) + (1−ρ)·LN(x) in float32, with unbiased variances as in the paper's code.
+
+    With n values per statistic, (x − μ)/√(σ²·n/(n−1) + ε) = √((n−1)/n)·(x − μ)/√(σ² + ε·(n−1)/n): the fused
+    instance- and layer-norm kernels compute the right-hand side, keeping only their input and per-row statistics
+    for the backward pass instead of every intermediate map of the written-out formula (half the memory).
+    """
     x = x.float()  # bf16 statistics over large maps are too coarse
-    x_in = (x - x.mean((2, 3), keepdim=True)) / torch.sqrt(x.var((2, 3), keepdim=True) + eps)
-    x_ln = (x - x.mean((1, 2, 3), keepdim=True)) / torch.sqrt(x.var((1, 2, 3), keepdim=True) + eps)
+    n_in = x.shape[2] * x.shape[3]
+    n_ln = x.shape[1] * n_in
+    x_in = F.instance_norm(x, eps=eps * (n_in - 1) / n_in) * math.sqrt((n_in - 1) / n_in)
+    x_ln = F.layer_norm(x, x.shape[1:], eps=eps * (n_ln - 1) / n_ln) * math.sqrt((n_ln - 1) / n_ln)
     rho = rho.float()
     return rho * x_in + (1 - rho) * x_ln
+
+
+def _affine_mixed_norm(
+    x: torch.Tensor, rho: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float
+) -> torch.Tensor:
+    """(ρ·IN(x) + (1−ρ)·LN(x))·γ + β in float32, returned in the input's dtype."""
+    return (_mixed_norm(x, rho, eps) * gamma.float() + beta.float()).to(x.dtype)
 
 
 class AdaLIN(nn.Module):
@@ -119,8 +134,7 @@ class AdaLIN(nn.Module):
         self.rho = nn.Parameter(torch.full((1, channels, 1, 1), 0.9))
 
     def forward(self, x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
-        out = _mixed_norm(x, self.rho, self.eps) * gamma.float()[:, :, None, None] + beta.float()[:, :, None, None]
-        return out.to(x.dtype)
+        return _affine_mixed_norm(x, self.rho, gamma[:, :, None, None], beta[:, :, None, None], self.eps)
 
 
 class LIN(nn.Module):
@@ -134,7 +148,7 @@ class LIN(nn.Module):
         self.beta = nn.Parameter(torch.zeros(1, channels, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (_mixed_norm(x, self.rho, self.eps) * self.gamma.float() + self.beta.float()).to(x.dtype)
+        return _affine_mixed_norm(x, self.rho, self.gamma, self.beta, self.eps)
 
 
 # ----------------------------------------------------------------------------------------------------------------
