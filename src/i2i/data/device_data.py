@@ -349,7 +349,7 @@ def plan_unpaired_cache(
         _domain_lists(records, cfg), (cfg.input_channels, cfg.output_channels), ("input", "output"), strict=True
     ):
         with ThreadPoolExecutor(max_workers=_workers()) as pool:
-            sizes = sorted(set(pool.map(lambda p: (probe_image(p).height, probe_image(p).width), paths)))
+            sizes = sorted({(info.height, info.width) for info in pool.map(probe_image, paths)})
         if len(sizes) > 1:
             shown = ", ".join(f"{w}x{h}" for h, w in sizes[:3])
             problem = f"{name}-domain images come in {len(sizes)} sizes ({shown}); the cache needs one size per domain"

@@ -141,10 +141,12 @@ def holdout_unpaired(
 ) -> tuple[list[UnpairedRecord], list[UnpairedRecord]]:
     """Splits each domain by a hash of its file names, so the held-out share is stable as files are added."""
     images_a, images_b = domains_of(records)
-    train_a = [p for p in images_a if _bucket("A/" + Path(p).name) >= fraction]
-    train_b = [p for p in images_b if _bucket("B/" + Path(p).name) >= fraction]
-    val_a = [p for p in images_a if p not in set(train_a)]
-    val_b = [p for p in images_b if p not in set(train_b)]
+    held_a = [_bucket("A/" + Path(p).name) < fraction for p in images_a]
+    held_b = [_bucket("B/" + Path(p).name) < fraction for p in images_b]
+    train_a = [p for p, held in zip(images_a, held_a, strict=True) if not held]
+    train_b = [p for p, held in zip(images_b, held_b, strict=True) if not held]
+    val_a = [p for p, held in zip(images_a, held_a, strict=True) if held]
+    val_b = [p for p, held in zip(images_b, held_b, strict=True) if held]
     return pair_domains(train_a, train_b), pair_domains(val_a, val_b)
 
 
@@ -173,9 +175,7 @@ class UnpairedDataset(Dataset):
         self.records = records
         self.cfg = cfg
         images_a, images_b = domains_of(records)
-        self.images_b = images_b
-        if cfg.direction == "BtoA":
-            self.images_b = images_a
+        self.images_b = images_a if cfg.direction == "BtoA" else images_b  # the output domain
 
     def __len__(self) -> int:
         return len(self.records)
