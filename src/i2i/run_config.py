@@ -9,7 +9,7 @@ from typing import Any
 
 import i2i.methods  # noqa: F401  (registers methods and, through them, networks)
 from i2i.config import from_dict, merge, opt, parse_overrides, read_yaml
-from i2i.data.config import DataConfig, opposite
+from i2i.data.config import DataConfig
 from i2i.errors import ConfigError
 from i2i.inference.translator import Preprocessing, resolve_bn_inference
 from i2i.methods.base import MethodConfig
@@ -48,21 +48,17 @@ class RunConfig:
 
         ``reverse``: for the generator of the reverse mapping (output domain → input domain) of unpaired methods.
         """
-        channels = (self.data.input_channels, self.data.output_channels)
-        direction = self.data.direction
-        if reverse:
-            channels = channels[::-1]
-            direction = opposite(direction)
-        return Preprocessing(
-            input_channels=channels[0],
-            output_channels=channels[1],
-            direction=direction,
+        pre = Preprocessing(
+            input_channels=self.data.input_channels,
+            output_channels=self.data.output_channels,
+            direction=self.data.direction,
             size_multiple=generator.size_multiple,
             infer_size=self.data.infer_size,
             resize_mode=self.data.resize_mode,
             bn_inference=resolve_bn_inference(generator, self.train.batch_size),
             fixed_size=generator.fixed_size,
         )
+        return pre.reversed() if reverse else pre
 
 
 def build_raw(path: str | Path | None = None, overrides: Sequence[str] | dict[str, Any] = ()) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from i2i.config import from_dict
+from i2i.data.config import opposite
 from i2i.data.processing import crop_to, denormalize, normalize, pad_to_multiple, resize, short_side_size
 from i2i.device import resolve_device
 from i2i.errors import CheckpointError
@@ -48,6 +49,15 @@ class Preprocessing:
     resize_mode: str = "bicubic"
     bn_inference: str = "running"  # per_image | running
     fixed_size: int | None = None  # generators built for one square size: inputs are resized to it and back
+
+    def reversed(self) -> Preprocessing:
+        """The preprocessing of a generator that maps the other way (channels and direction swapped)."""
+        return replace(
+            self,
+            input_channels=self.output_channels,
+            output_channels=self.input_channels,
+            direction=opposite(self.direction),
+        )
 
 
 def prepare_generator(net: nn.Module, bn_inference: str) -> nn.Module:

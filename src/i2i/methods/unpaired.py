@@ -11,7 +11,6 @@ Domain names follow the data: ``a`` is the network input domain and ``b`` the ou
 
 from __future__ import annotations
 
-import dataclasses
 from typing import ClassVar
 
 import numpy as np
@@ -19,22 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from i2i.data.config import opposite
 from i2i.evaluation.metrics import image_metrics, l1
 from i2i.evaluation.visuals import heatmap_image
 from i2i.inference.translator import Preprocessing, prepare_generator, translate_arrays
 from i2i.methods.base import Method, ValidationResult, Validator
 from i2i.models.base import GeneratorConfig
-
-
-def reversed_preprocessing(pre: Preprocessing) -> Preprocessing:
-    """The preprocessing of the generator that maps the other way (channels and direction swapped)."""
-    return dataclasses.replace(
-        pre,
-        input_channels=pre.output_channels,
-        output_channels=pre.input_channels,
-        direction=opposite(pre.direction),
-    )
 
 
 class UnpairedMethod(Method):
@@ -56,7 +44,7 @@ class UnpairedMethod(Method):
         return []
 
     def validator(self, pre: Preprocessing, device: torch.device) -> Validator:
-        pre_ba = reversed_preprocessing(pre)
+        pre_ba = pre.reversed()
         gen_ab = prepare_generator(self.gen_ab, pre.bn_inference)
         gen_ba = prepare_generator(self.gen_ba, pre.bn_inference)
         same_channels = pre.input_channels == pre.output_channels
