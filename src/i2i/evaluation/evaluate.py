@@ -70,6 +70,7 @@ def evaluate(
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
+    stems: set[str] = set()
     grid: list[list[np.ndarray]] = []
     for start in range(0, len(report.records), batch_size):
         chunk: list[tuple[PairRecord, np.ndarray, np.ndarray]] = []
@@ -91,7 +92,7 @@ def evaluate(
                 skipped.append(f"{record.path_a}: {exc}")
                 log.warning("skipped %s: %s", record.path_a, exc)
                 continue
-            stem = _unique_stem(record.name, rows)
+            stem = unique_name(record.name, stems)
             for kind, image in (("input", source), ("output", output), ("target", target)):
                 write_image(out_dir / "images" / f"{stem}_{kind}.png", image)
             rows.append({"name": stem, **metrics})
@@ -111,13 +112,14 @@ def evaluate(
     return summary
 
 
-def _unique_stem(name: str, rows: list[dict[str, object]]) -> str:
-    taken = {r["name"] for r in rows}
-    stem, i = name, 1
-    while stem in taken:
+def unique_name(stem: str, taken: set[str]) -> str:
+    """``stem``, or ``stem_2``, ``stem_3``… when another file of the split already gave that name; records it."""
+    name, i = stem, 1
+    while name in taken:
         i += 1
-        stem = f"{name}_{i}"
-    return stem
+        name = f"{stem}_{i}"
+    taken.add(name)
+    return name
 
 
 def _write_csv(path: Path, rows: list[dict[str, object]]) -> None:

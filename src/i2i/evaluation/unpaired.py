@@ -25,6 +25,7 @@ import torch
 
 from i2i.data.io import ImageReadError, read_image, write_image
 from i2i.data.unpaired import list_unpaired
+from i2i.evaluation.evaluate import unique_name
 from i2i.evaluation.metrics import image_metrics, l1
 from i2i.evaluation.visuals import sample_grid
 from i2i.inference.translator import Translator
@@ -115,7 +116,7 @@ def evaluate_unpaired(
             same_channels = back.pre.output_channels == there.pre.input_channels
             sames = back(reals, batch_size) if same_channels else [None] * len(reals)
             for (path, real), fake, rec, same in zip(chunk, outputs, recs, sames, strict=True):
-                stem = _unique(f"{name}_{Path(path).stem}", stems)
+                stem = unique_name(f"{name}_{Path(path).stem}", stems)
                 row: dict[str, object] = {"name": stem, "domain": name, **_cycle(image_metrics(rec, real))}
                 if same is not None:
                     row["idt_l1"] = l1(same, real)
@@ -141,16 +142,6 @@ def evaluate_unpaired(
     (out_dir / "summary.json").write_text(json.dumps(asdict(summary), indent=2) + "\n", encoding="utf-8")
     _write_html(out_dir / "index.html", summary, rows)
     return summary
-
-
-def _unique(stem: str, taken: set[str]) -> str:
-    """``stem``, or ``stem_2``, ``stem_3``… when another file of the split already gave that name."""
-    name, i = stem, 1
-    while name in taken:
-        i += 1
-        name = f"{stem}_{i}"
-    taken.add(name)
-    return name
 
 
 def _readable(paths: list[str], channels: int, skipped: list[str]) -> Iterator[tuple[str, np.ndarray]]:
