@@ -15,12 +15,12 @@ from i2i.data.processing import (
     denormalize,
     pad_to_multiple,
     resize,
-    resize_image,
     short_side_size,
     to_tensor,
     to_uint8_image,
 )
 from i2i.data.transforms import PairParams, apply_params, augment_pair, sample_params
+from i2i.imageio import resize_image
 
 PREPROCESS = ["resize_and_crop", "crop", "resize"]
 SIZES = [(64, 64), (30, 100), (300, 200), (10, 10), (32, 33), (1, 500)]

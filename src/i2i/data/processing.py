@@ -10,7 +10,6 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 
 def to_tensor(array: np.ndarray) -> torch.Tensor:
@@ -44,15 +43,6 @@ def resize(x: torch.Tensor, size: tuple[int, int], mode: str = "bicubic") -> tor
     out = F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=True)
     # Bicubic overshoots at edges; images stay in [-1, 1] as Pillow's uint8 resize keeps them in range.
     return out.clamp_(-1.0, 1.0) if mode == "bicubic" else out
-
-
-def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resizes a (H, W, C) uint8 image to ``size`` = (h, w) with Pillow's bicubic filter."""
-    if image.shape[:2] == tuple(size):
-        return image
-    im = Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image)
-    out = np.asarray(im.resize((size[1], size[0]), Image.Resampling.BICUBIC))
-    return out.reshape(size[0], size[1], image.shape[2])
 
 
 def short_side_size(height: int, width: int, short_side: int) -> tuple[int, int]:

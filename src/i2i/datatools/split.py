@@ -5,11 +5,13 @@ Inputs (``root`` is the dataset folder):
 - ``folders``: ``root/A/name.png`` + ``root/B/name.png`` → ``root/A/<split>/`` + ``root/B/<split>/``; a pair's two
   files always land in the same split. Every name must have its partner (the split refuses otherwise).
 
-Which split a pair lands in: pairs are ordered by a hash of (seed, name) and cut at exact counts (a pair's name is
-the file name of an A|B file, the stem for A/ + B/). The order does
-not depend on how the file system lists the files, and adding files later moves only the few existing pairs that
-sit next to a cut. Counts: val and test get their share of the pairs rounded half up, train gets the rest
-(10 pairs at 0.8,0.2 → 8 + 2; 7 → 6 + 1); a split that would get no pair is refused.
+Which split a pair lands in: ``i2i.splits``, the one scheme ``i2i data pairs`` and training's ``--data.holdout``
+use too. A pair's key is its file stem (``x`` for an A|B file ``x.png``, or for ``A/x.png`` + ``B/x.png``); keys are
+ordered by a SHA-256 hash of (seed, key) and cut at exact counts, so the order does not depend on how the file
+system lists the files, and adding files later moves only the few existing pairs that sit next to a cut. Counts:
+val and test get their share of the pairs rounded half up, train gets the rest (10 pairs at 0.8,0.2 → 8 + 2;
+7 → 6 + 1); a split that would get no pair is refused. Two A|B files with one stem (``x.png`` and ``x.jpg``) are two
+pairs with one key: they sit next to each other in the order, usually in the same split.
 
 Modes: ``move`` renames the files into split folders (what ``i2i train`` reads). The full plan is written to
 ``root/.i2i-split-plan.json`` first, so a run that is interrupted is finished by running the same command again.
@@ -20,31 +22,39 @@ Modes: ``move`` renames the files into split folders (what ``i2i train`` reads).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from i2i.data.io import atomic_write, is_image_file
+from i2i.atomic import atomic_write
 from i2i.errors import DatasetError, I2IError
+from i2i.layouts import images_in
+from i2i.splits import SPLIT_NAMES, normalize_ratios, parse_ratios, split_counts, split_of
 
 log = logging.getLogger(__name__)
 
-SPLIT_NAMES = ("train", "val", "test")
 PLAN_FILE = ".i2i-split-plan.json"
 MODES = ("move", "lists")
 
 
 @dataclass(frozen=True)
 class SplitItem:
-    """One pair: its name and its files as POSIX paths relative to the root (one A|B file, or A's and B's)."""
+    """One pair: its name and its files as POSIX paths relative to the root (one A|B file, or A's and B's).
+
+    The name is unique in a dataset: the file name of an A|B file, the stem for A/ + B/.
+    """
 
     name: str
     files: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        """What ``i2i.splits`` hashes: the file stem (``x`` for ``x.png``, A|B or A/ + B/)."""
+        return PurePosixPath(self.files[0]).stem
 
 
 @dataclass
@@ -68,50 +78,8 @@ class SplitResult:
     resumed: bool = False
 
 
-def parse_ratios(text: str) -> tuple[float, ...]:
-    """'0.8,0.2' or '8,1,1' → ratios normalized to sum 1 (2 parts: train/val, 3: train/val/test)."""
-    try:
-        values = [float(part) for part in text.split(",")]
-    except ValueError:
-        raise I2IError(f"--ratios: expected 2 or 3 comma-separated numbers like 0.8,0.2, got {text!r}") from None
-    return normalize_ratios(values)
-
-
-def normalize_ratios(values: Sequence[float]) -> tuple[float, ...]:
-    """Checks 2 or 3 positive finite shares and scales them to sum 1."""
-    shown = ",".join(f"{v:g}" for v in values)
-    if len(values) not in (2, 3):
-        raise I2IError(f"--ratios: expected 2 (train,val) or 3 (train,val,test) numbers, got {len(values)}: {shown}")
-    if not all(math.isfinite(v) and v > 0 for v in values):
-        raise I2IError(f"--ratios: every part must be a positive number, got {shown}")
-    total = sum(values)
-    return tuple(v / total for v in values)
-
-
-def split_counts(n: int, ratios: Sequence[float]) -> list[int]:
-    """Pairs per split: every split after the first gets its share rounded half up, the first gets the rest."""
-    rest = [math.floor(n * r + 0.5) for r in ratios[1:]]
-    return [n - sum(rest), *rest]
-
-
-def _rank(name: str, seed: int) -> tuple[bytes, str]:
-    return hashlib.sha256(f"{seed}\0{name}".encode("utf-8", "surrogateescape")).digest(), name
-
-
-def assign_splits(names: Sequence[str], ratios: Sequence[float], seed: int) -> dict[str, list[str]]:
-    """Maps each split name to its names (sorted): names ordered by a seeded hash, then cut at split_counts."""
-    order = sorted(names, key=lambda name: _rank(name, seed))
-    out, start = {}, 0
-    for split, count in zip(SPLIT_NAMES, split_counts(len(order), ratios), strict=False):
-        out[split] = sorted(order[start : start + count])
-        start += count
-    return out
-
-
 def _images(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and is_image_file(p))
+    return images_in(folder)[0] if folder.is_dir() else []
 
 
 def scan_unsplit(root: str | Path, force: bool = False) -> tuple[str, list[SplitItem]]:
@@ -177,13 +145,19 @@ def plan_split(root: str | Path, ratios: Sequence[float], seed: int = 0, force: 
     layout, items = scan_unsplit(root, force)
     counts = split_counts(len(items), ratios)
     splits = SPLIT_NAMES[: len(ratios)]
+    shares = ",".join(f"{r:.3g}" for r in ratios)
+    if 0 in ratios:  # the parser allows a zero part (i2i data pairs makes empty splits); a split here never is empty
+        raise DatasetError(
+            f"ratios {shares} give split '{splits[ratios.index(0)]}' no share; i2i data split makes no empty split "
+            "(leave test out with 2 ratios, e.g. 0.8,0.2)"
+        )
     if min(counts) < 1:
         empty = splits[counts.index(min(counts))]
-        shares = ",".join(f"{r:.3g}" for r in ratios)
         raise DatasetError(f"{len(items)} pair(s) at ratios {shares} leave split '{empty}' empty; add pairs")
-    by_name = {item.name: item for item in items}
-    names = assign_splits(list(by_name), ratios, seed)
-    plan = SplitPlan(root, layout, seed, tuple(ratios), {s: [by_name[n] for n in names[s]] for s in splits})
+    # items are sorted by name and split_of keeps their order: each split's pairs stay sorted by name.
+    names = split_of([item.key for item in items], ratios, seed)
+    by_split = {s: [item for item, n in zip(items, names, strict=True) if n == s] for s in splits}
+    plan = SplitPlan(root, layout, seed, tuple(ratios), by_split)
     for split, members in plan.splits.items():
         for item in members:
             plan.moves += [(f, d) for f in item.files if (d := _destination(f, layout, split)) != f]
@@ -281,8 +255,10 @@ def split_dataset(
 
     Args:
         root: dataset folder (A|B files directly in it, or A/ and B/ folders).
-        ratios: 2 or 3 positive shares (normalized), for train, val and test.
-        seed: picks the split; the same seed and files always give the same split.
+        ratios: 2 or 3 shares for train, val and test (normalized; non-negative, train above 0); a split they
+            would leave empty is refused.
+        seed: picks the split (``i2i.splits``); the same seed, ratios and file stems always give the same split,
+            here, in ``i2i data pairs --seed`` and (seed 0) in training's ``--data.holdout``.
         mode: "move" (into split folders) or "lists" (``root/<split>.txt``, nothing moved).
         force: re-split a dataset that already has split folders or lists (their pairs are included).
         on_progress: called with (moves done, moves planned): (0, n) first, then after each move.
@@ -317,7 +293,7 @@ def split_dataset(
 
 
 def command(argv: Sequence[str]) -> int:
-    from i2i.data.commands import progress_bar
+    from i2i.datatools.commands import progress_bar
 
     parser = argparse.ArgumentParser(
         prog="i2i data split",
@@ -326,7 +302,8 @@ def command(argv: Sequence[str]) -> int:
             "go to ROOT/<split>/; ROOT/A + ROOT/B go to ROOT/A/<split>/ + ROOT/B/<split>/ (pairs stay together)."
         ),
         epilog=(
-            "The same seed and files always give the same split, whatever order the file system lists them in. "
+            "The same seed, ratios and file stems always give the same split, whatever order the file system lists "
+            "them in, and the same as i2i data pairs with that seed (and, for seed 0, training's --data.holdout). "
             "val and test get their share rounded half up, train the rest; an empty split is refused. "
             "An interrupted move is finished by running the same command again."
         ),
@@ -335,7 +312,12 @@ def command(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--ratios", default="0.8,0.2", help="train,val[,test] shares, normalized (default 0.8,0.2; e.g. 8,1,1)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the split: pairs are ranked by a hash of (seed, file stem) (default 0)",
+    )
     parser.add_argument(
         "--mode",
         default="move",

@@ -1,4 +1,4 @@
-"""Tests for i2i.data.check: layouts, counts, histograms, every problem kind, --json, exit codes and odd names."""
+"""Tests for i2i.datatools.check: layouts, counts, histograms, every problem kind, --json, exit codes and odd names."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import struct
+import subprocess
 import sys
 import zlib
 from pathlib import Path
@@ -16,7 +17,7 @@ from helpers import write_aligned, write_folders
 from PIL import Image, ImageFile
 
 from i2i.cli import main as cli_main
-from i2i.data.check import KINDS, UNSPLIT, CheckReport, Issue, check_dataset, command, detect_check_layout
+from i2i.datatools.check import KINDS, UNSPLIT, CheckReport, Issue, check_dataset, command, detect_check_layout
 from i2i.errors import DatasetError
 
 
@@ -418,6 +419,45 @@ def test_progress_callback_and_workers_give_the_same_report(tmp_path: Path) -> N
 def test_workers_must_be_positive(tmp_path: Path) -> None:
     root = write_aligned(tmp_path / "ds", {"train": 1}, size=16)
     assert cli_main(["data", "check", str(root), "--workers", "0"]) == 2
+
+
+@pytest.mark.parametrize(("cpus", "threads"), [(1, 2), (3, 6), (20, 16)])
+def test_default_workers_are_the_io_bound_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpus: int, threads: int
+) -> None:
+    """Reading headers and hashes waits on the disk: i2i.parallel.default_workers(io_bound=True), two per usable
+    CPU, at most 16; --workers overrides it."""
+    from i2i import parallel
+    from i2i.datatools import check as check_module
+
+    sizes = []
+
+    class Recording(check_module.ThreadPoolExecutor):
+        def __init__(self, max_workers: int, **kwargs: object) -> None:
+            sizes.append(max_workers)
+            super().__init__(max_workers=max_workers, **kwargs)
+
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: cpus)
+    monkeypatch.setattr(check_module, "ThreadPoolExecutor", Recording)
+    root = write_aligned(tmp_path / "ds", {"train": 2}, size=16)
+    check_dataset(root)
+    assert cli_main(["data", "check", str(root), "-q", "--workers", "5"]) == 0
+    assert sizes == [threads, 5]
+
+
+def test_data_check_does_not_import_torch(tmp_path: Path) -> None:
+    """The dataset tools are torch-free: ``i2i data check`` starts without paying for torch."""
+    root = write_aligned(tmp_path / "ds", {"train": 2}, size=16)
+    code = (
+        "import sys\n"
+        "from i2i.cli import main\n"
+        f"rc = main(['data', 'check', {str(root)!r}, '-q'])\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "sys.exit(rc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "OK: no problems found" in result.stdout
 
 
 # --- command line ----------------------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -27,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from i2i.data.io import ImageReadError, is_image_file, probe_image, read_image, write_image
-from i2i.data.processing import resize_image
 from i2i.errors import DatasetError, I2IError
+from i2i.imageio import ImageReadError, is_image_file, probe_image, read_image, resize_image, write_image
+from i2i.parallel import default_workers
 
 log = logging.getLogger(__name__)
 
@@ -209,14 +208,14 @@ def combine_folders(
         resize_b: resize B to A's size where they differ; otherwise a mismatch refuses the whole job.
         overwrite: replace existing output files.
         skip_existing: keep existing output files and write only the missing ones (to finish an interrupted run).
-        workers: threads decoding and encoding (Pillow releases the GIL); default min(8, CPU count).
+        workers: threads decoding and encoding (Pillow releases the GIL); default one per usable CPU.
         on_progress: called with (pairs done, pairs to write): (0, n) before the first, then after each pair.
 
     Raises:
         I2IError: see plan_combine; and sizes that differ without ``resize_b`` (nothing is written then).
     """
     plan = plan_combine(dir_a, dir_b, out, fmt, overwrite, skip_existing)
-    workers = workers or min(8, os.cpu_count() or 1)
+    workers = workers or default_workers()
     report = CombineReport(
         skipped=plan.skipped, only_a=plan.only_a, only_b=plan.only_b, problems=plan.problems, splits=plan.splits
     )
@@ -258,7 +257,7 @@ def combine_folders(
 
 
 def command(argv: Sequence[str]) -> int:
-    from i2i.data.commands import progress_bar
+    from i2i.datatools.commands import progress_bar
 
     parser = argparse.ArgumentParser(
         prog="i2i data combine",
@@ -288,7 +287,7 @@ def command(argv: Sequence[str]) -> int:
     existing.add_argument(
         "--skip-existing", action="store_true", help="keep existing output files (finish an interrupted run)"
     )
-    parser.add_argument("--workers", type=int, default=None, help="threads (default: min(8, CPU count))")
+    parser.add_argument("--workers", type=int, default=None, help="threads (default: one per usable CPU)")
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         parser.error(f"argument --workers: expected a positive integer, got {args.workers}")

@@ -1,4 +1,4 @@
-"""Tests for i2i.data.pairs and i2i.data.synth: every task on real files, framing, splits, manifest, bad input."""
+"""Tests for i2i.datatools.pairs and .synth: every task on real files, framing, splits, manifest, bad input."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import pytest
 from PIL import Image
 
 from i2i.cli import main
-from i2i.data.datasets import list_pairs
-from i2i.data.io import read_image
-from i2i.data.pairs import PairsSettings, make_pairs, split_of
-from i2i.data.synth import TASKS, create_task, fit_square
+from i2i.data.paired import list_pairs
+from i2i.datatools.pairs import PairsSettings, make_pairs
+from i2i.datatools.synth import TASKS, create_task, fit_square
 from i2i.errors import ConfigError, I2IError
+from i2i.imageio import read_image
+from i2i.splits import split_counts, split_of
 
 SIZE = 64
 
@@ -220,8 +221,9 @@ def test_task_parameters_are_validated_with_one_line_errors() -> None:
     with pytest.raises(ConfigError, match="unknown pairs task 'edge'.*did you mean 'edges'"):
         create_task("edge")
     assert create_task("edges", method="canny").params() == {"method": "canny", "sigma": 2.0, "min_length": 10}
-    with pytest.raises(ConfigError, match="ratios"):
-        PairsSettings(task="blur", ratios=(0.5, 0.2, 0.2))
+    for bad in ((0.0, 0.5, 0.5), (0.8, -0.1, 0.3), (1.0,), (0.5, 0.2, 0.2, 0.1), (float("nan"), 0.1)):
+        with pytest.raises(ConfigError, match="^ratios: "):
+            PairsSettings(task="blur", ratios=bad)
     assert PairsSettings(task="noise", params={"kind": "poisson"}).params == {"kind": "poisson", "level": 4.0}
 
 
@@ -235,9 +237,10 @@ def test_same_seed_gives_identical_bytes_whatever_the_thread_count(tmp_path: Pat
     make_pairs(photos, tmp_path / "other_seed", settings("noise", seed=1), workers=2)
     assert outputs(tmp_path / "one") == outputs(tmp_path / "two")
     assert (tmp_path / "one" / "manifest.json").read_bytes() == (tmp_path / "two" / "manifest.json").read_bytes()
-    other = outputs(tmp_path / "other_seed")
-    assert other.keys() == outputs(tmp_path / "one").keys()  # splits don't depend on the seed
-    assert all(other[k] != v for k, v in outputs(tmp_path / "one").items())
+    other = {Path(k).name: v for k, v in outputs(tmp_path / "other_seed").items()}
+    one = {Path(k).name: v for k, v in outputs(tmp_path / "one").items()}
+    assert other.keys() == one.keys()  # the same pairs (the seed may put them in other splits)
+    assert all(other[k] != v for k, v in one.items())
 
 
 def test_each_photo_draws_its_own_noise(tmp_path: Path) -> None:
@@ -324,20 +327,92 @@ def test_splits_add_up_and_the_output_is_a_trainable_aligned_dataset(tmp_path: P
     for i in range(40):
         save(photos / ("sub" if i % 2 else "") / f"p{i}.png", np.full((8, 8, 3), i, dtype=np.uint8))
     report = make_pairs(photos, tmp_path / "out", settings("grayscale", size=8, ratios=(0.5, 0.3, 0.2)))
-    assert sum(report.counts.values()) == 40
-    names = set()
+    assert list(report.counts.values()) == split_counts(40, (0.5, 0.3, 0.2)) == [20, 12, 8]  # exact counts
+    names: dict[str, str] = {}
     for split, count in report.counts.items():
-        files = sorted((tmp_path / "out" / split).glob("*.png")) if count else []
-        assert len(files) == count
-        assert all(split_of(p.stem, (0.5, 0.3, 0.2)) == split for p in files)
-        names |= {p.stem for p in files}
-        if count:
-            assert len(list_pairs(tmp_path / "out", split).records) == count
+        files = sorted((tmp_path / "out" / split).glob("*.png"))
+        assert len(files) == count and len(list_pairs(tmp_path / "out", split).records) == count
+        names |= {p.stem: split for p in files}
     assert len(names) == 40 and "sub__p1" in names and "p0" in names
-    assert all(report.counts[s] > 0 for s in ("train", "val", "test"))
+    # The split is i2i.splits' over all the output stems at once, seeded by --seed (0 here).
+    assert list(names.values()) == split_of(list(names), (0.5, 0.3, 0.2), seed=0)
     # Two ratios: no test split.
-    report = make_pairs(photos, tmp_path / "two", settings("grayscale", size=8, ratios=(0.75, 0.25, 0.0)))
-    assert report.counts["test"] == 0 and report.counts["train"] + report.counts["val"] == 40
+    report = make_pairs(photos, tmp_path / "two", settings("grayscale", size=8, ratios=(0.75, 0.25)))
+    assert report.counts == {"train": 30, "val": 10, "test": 0} and not (tmp_path / "two" / "test").exists()
+
+
+def test_the_seed_picks_the_split(tmp_path: Path) -> None:
+    """--seed seeds the split (as in i2i data split) as well as the random draws: another seed, another split,
+    each with the exact counts and the split i2i.splits gives the output stems under that seed."""
+    photos = tmp_path / "photos"
+    for i in range(30):
+        save(photos / f"p{i:02d}.png", np.full((8, 8, 3), 8 * i, dtype=np.uint8))
+    stems = [f"p{i:02d}" for i in range(30)]
+    found = []
+    for seed in (0, 1):
+        out = tmp_path / f"seed{seed}"
+        report = make_pairs(photos, out, settings("grayscale", size=8, seed=seed), workers=1)
+        assert report.counts == {"train": 24, "val": 3, "test": 3}
+        where = {p.stem: p.parent.name for p in out.glob("*/*.png")}
+        assert [where[s] for s in stems] == split_of(stems, (0.8, 0.1, 0.1), seed=seed)
+        found.append(where)
+    assert found[0] != found[1]
+    # The same through the command line: --seed 1 gives seed 1's split.
+    out = tmp_path / "cli"
+    argv = ["data", "pairs", str(photos), "--task", "grayscale", "--size", "8", "--out", str(out), "--seed", "1"]
+    assert main(argv) == 0
+    assert {p.stem: p.parent.name for p in out.glob("*/*.png")} == found[1]
+
+
+def test_ratios_are_normalized_like_data_split_reads_them() -> None:
+    """PairsSettings normalizes 2 or 3 shares (a zero part allowed, train above 0) and records 3 fractions."""
+    assert PairsSettings(task="blur", ratios=(8, 1, 1)).ratios == (0.8, 0.1, 0.1)
+    assert PairsSettings(task="blur", ratios=(0.7, 0.3)).ratios == (0.7, 0.3, 0.0)
+    assert PairsSettings(task="blur", ratios=(0.5, 0.2, 0.2)).ratios == pytest.approx((5 / 9, 2 / 9, 2 / 9))
+    assert PairsSettings(task="blur", ratios=(1.0, 0.0)).ratios == (1.0, 0.0, 0.0)
+
+
+def test_cli_ratios_are_parsed_like_data_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--ratios 8,1,1 and 0.8,0.2 (no test split) work; few photos may leave a split empty (a note says so);
+    a bad --ratios is one 'i2i: error: ratios: ...' line, exit 2, before anything is written."""
+    photos = write_photos(tmp_path / "photos", count=10, height=32, width=32)
+    argv = ["data", "pairs", str(photos), "--task", "grayscale", "--size", "8"]
+    assert main([*argv, "--out", str(tmp_path / "three"), "--ratios", "8,1,1"]) == 0
+    manifest = json.loads((tmp_path / "three" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["settings"]["ratios"] == [0.8, 0.1, 0.1] and manifest["counts"] == {"train": 8, "val": 1, "test": 1}
+    assert main([*argv, "--out", str(tmp_path / "two"), "--ratios", "0.8,0.2"]) == 0
+    manifest = json.loads((tmp_path / "two" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["settings"]["ratios"] == [0.8, 0.2, 0.0] and manifest["counts"] == {"train": 8, "val": 2, "test": 0}
+    capsys.readouterr()
+    few = write_photos(tmp_path / "few", count=2, height=32, width=32)
+    assert main(["data", "pairs", str(few), "--task", "grayscale", "--size", "8", "--out", str(tmp_path / "f")]) == 0
+    err = capsys.readouterr().err
+    assert "val is empty: too few photos" in err and "test is empty: too few photos" in err
+    for bad in ("0,1", "0.8", "a,b", "1,-1"):
+        assert main([*argv, "--out", str(tmp_path / "bad"), "--ratios", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("i2i: error: ratios: ") and err.count("\n") == 1
+        assert not (tmp_path / "bad").exists()
+
+
+def test_default_workers_follow_the_package_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --workers, one thread per usable CPU (i2i.parallel.default_workers); --workers overrides it."""
+    from i2i import parallel
+    from i2i.datatools import pairs as pairs_module
+
+    sizes = []
+
+    class Recording(pairs_module.ThreadPoolExecutor):
+        def __init__(self, max_workers: int, **kwargs: object) -> None:
+            sizes.append(max_workers)
+            super().__init__(max_workers=max_workers, **kwargs)
+
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 3)
+    monkeypatch.setattr(pairs_module, "ThreadPoolExecutor", Recording)
+    photos = write_photos(tmp_path / "photos", count=2, height=32, width=32)
+    make_pairs(photos, tmp_path / "default", settings("grayscale", size=8))
+    make_pairs(photos, tmp_path / "two", settings("grayscale", size=8), workers=2)
+    assert sizes == [3, 2]
 
 
 def test_manifest_records_how_the_data_was_made(tmp_path: Path) -> None:

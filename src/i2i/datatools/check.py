@@ -29,9 +29,10 @@ from typing import Any
 
 from PIL import Image
 
-from i2i.data.datasets import detect_layout
-from i2i.data.io import ImageInfo, ImageReadError, is_image_file, probe_image, read_image
 from i2i.errors import ConfigError, DatasetError
+from i2i.imageio import ImageInfo, ImageReadError, is_image_file, probe_image, read_image
+from i2i.layouts import detect_layout
+from i2i.parallel import default_workers
 
 # Every kind of problem, most serious first. Warnings are listed but do not fail the check.
 KINDS = {
@@ -188,7 +189,7 @@ def _scan(folder: Path) -> tuple[list[Path], int, list[Path]]:
                 if not entry.name.startswith("."):
                     folders.append(Path(entry.path))
             elif entry.is_file():
-                # Hidden files (macOS ._x.png) are never images, as in datasets._images_in.
+                # Hidden files (macOS ._x.png) are never images, as in i2i.layouts.images_in.
                 if is_image_file(entry.name) and not entry.name.startswith("."):
                     images.append(Path(entry.path))
                 else:
@@ -271,7 +272,7 @@ def _stray(folder: Path, images: list[Path], why: str) -> Issue:
 
 
 def _list_folders(root: Path, folders: list[Path], listing: _Listing) -> None:
-    """ROOT/A/<split> + ROOT/B/<split> (or ROOT/<split>/A + B): pairs by file stem, as datasets.list_pairs does."""
+    """ROOT/A/<split> + ROOT/B/<split> (or ROOT/<split>/A + B): pairs by file stem, as training's list_pairs does."""
     if (root / "A").is_dir() and (root / "B").is_dir():
         split_names = set()
         for side in "AB":
@@ -372,7 +373,7 @@ def _cut_off(image_format: str, size: int, head: bytes, tail: bytes) -> str | No
 
 
 def _probe(path: Path, head: bytes) -> ImageInfo:
-    """io.probe_image, without the full decode it does for most PNGs.
+    """imageio.probe_image, without the full decode it does for most PNGs.
 
     Pillow's PNG ``getexif()`` decodes every pixel to look for an eXIf chunk after the image data. Here a PNG's
     orientation comes only from an eXIf chunk before the data (where writers put it): a header read stays a
@@ -390,7 +391,7 @@ def _probe(path: Path, head: bytes) -> ImageInfo:
 
 def _header_issue(exc: ImageReadError, size: int, head: bytes, tail: bytes) -> Issue:
     """too_large, truncated or unreadable, for a file whose header could not be read."""
-    # io._open raises ImageReadError from None; the Pillow error it replaced is still its __context__.
+    # imageio._open raises ImageReadError from None; the Pillow error it replaced is still its __context__.
     if isinstance(exc.__context__, Image.DecompressionBombError):
         return Issue(exc.path, "too_large", exc.reason)
     # A file cut off inside its header: the magic bytes still say what it was meant to be.
@@ -443,7 +444,8 @@ def check_dataset(
     Args:
         root: the dataset folder.
         full: also decode every image fully (catches corrupt pixel data; several times slower).
-        workers: threads reading files (default: twice the CPU count, at most 8).
+        workers: threads reading files (default: ``i2i.parallel.default_workers(io_bound=True)``: two per usable
+            CPU, at most 16).
         on_progress: called as ``on_progress(files_done, files_total)`` after each file.
 
     Raises:
@@ -458,7 +460,7 @@ def check_dataset(
     if not entries:  # e.g. A/x.png + B/x.png with no split folders: say where the images are
         strays = "".join(f"; {issue}" for issue in listing.issues if issue.kind == "stray")
         raise DatasetError(f"{root}: no images in the split folders of the {listing.layout} layout{strays}")
-    workers = workers or min(8, 2 * (os.cpu_count() or 1))
+    workers = workers or default_workers(io_bound=True)
     results: list[_FileResult] = []
     with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers) as pool:
         # Sizes between the limit and twice it only warn in Pillow; here they are reported as too_large instead.
@@ -536,7 +538,7 @@ def _printable(text: str) -> str:
 
 def command(argv: Sequence[str]) -> int:
     """``i2i data check ROOT [--full] [--json] [--workers N] [--quiet]``."""
-    from i2i.data.commands import progress_bar
+    from i2i.datatools.commands import progress_bar
 
     kinds = "\n".join(f"  {kind:<14} {text}" for kind, text in KINDS.items())
     parser = argparse.ArgumentParser(
@@ -554,7 +556,7 @@ def command(argv: Sequence[str]) -> int:
     parser.add_argument("root", help="dataset folder")
     parser.add_argument("--full", action="store_true", help="also decode every image (slower; finds corrupt pixels)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    parser.add_argument("--workers", type=int, help="threads reading files (default: 2 per CPU, at most 8)")
+    parser.add_argument("--workers", type=int, help="threads reading files (default: 2 per usable CPU, at most 16)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 

@@ -1,4 +1,4 @@
-"""Tests for i2i.data.download against a real HTTP server on 127.0.0.1 serving tiny real archives."""
+"""Tests for i2i.datatools.download against a real HTTP server on 127.0.0.1 serving tiny real archives."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from helpers import write_aligned
 from PIL import Image
 
 from i2i.cli import main
-from i2i.data.datasets import list_pairs
-from i2i.data.download import DATASETS, download_dataset
-from i2i.data.io import read_image
+from i2i.data.paired import list_pairs
+from i2i.datatools.download import DATASETS, download_dataset
+from i2i.imageio import read_image
 
 FACADES = "/pix2pix/datasets/facades.tar.gz"
 HORSES = "/cyclegan/datasets/horse2zebra.zip"
@@ -205,7 +205,7 @@ def test_interrupted_download_resumes_with_a_range_request(server: Server, tmp_p
 def test_a_download_that_keeps_breaking_off_is_kept_for_the_next_run(
     server: Server, tmp_path: Path, capsys, monkeypatch
 ) -> None:
-    monkeypatch.setattr("i2i.data.download._ATTEMPTS", 2)
+    monkeypatch.setattr("i2i.datatools.download._ATTEMPTS", 2)
     archive = pix2pix_tar(tmp_path)
     server.files[FACADES], server.cut_after, server.cut_always = archive, 700, True
     args = ["facades", "--to", str(tmp_path), "--base-url", base(server)]

@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator, Sequence
 from i2i.errors import I2IError, did_you_mean
 
 SUBCOMMANDS = {
-    "check": ("i2i.data.check", "detect a dataset's layout and list every problem file (non-zero exit if any)"),
-    "combine": ("i2i.data.combine", "A/ + B/ folders with matching names → A|B side-by-side files"),
-    "split": ("i2i.data.split", "deterministic train/val(/test) split by moving files or writing lists"),
-    "pairs": ("i2i.data.pairs", "synthesize training pairs from plain photos (edges, sketch, noise, ...)"),
-    "download": ("i2i.data.download", "download a standard public dataset into i2i's layout"),
+    "check": ("i2i.datatools.check", "detect a dataset's layout and list every problem file (non-zero exit if any)"),
+    "combine": ("i2i.datatools.combine", "A/ + B/ folders with matching names → A|B side-by-side files"),
+    "split": ("i2i.datatools.split", "deterministic train/val(/test) split by moving files or writing lists"),
+    "pairs": ("i2i.datatools.pairs", "synthesize training pairs from plain photos (edges, sketch, noise, ...)"),
+    "download": ("i2i.datatools.download", "download a standard public dataset into i2i's layout"),
 }
 
 

@@ -8,6 +8,14 @@ Reruns: each pair is written to a temp name and renamed, so an interrupted run l
 ``manifest.json`` is written first (status "incomplete") and last ("complete"). A rerun with the same settings
 skips the pairs already there, deletes leftover temp files and makes the rest; other settings are refused unless
 ``--overwrite``, so one dataset never mixes two recipes.
+
+Splits: ``i2i.splits``, the scheme of ``i2i data split`` and training's ``--data.holdout``. A pair's key is its
+output stem (``sub__x`` for ``sub/x.jpg``); all the planned pairs are ranked by a SHA-256 hash of (``--seed``, key)
+and cut at exact counts (val and test get their share rounded half up, train the rest). So ``--seed`` picks the
+split, as in ``i2i data split --seed``, and also seeds each photo's random draws (noise, holes): photos with the same
+stems split by ``i2i data split`` with the same seed and ratios land in the same splits. Adding photos later moves
+only the few pairs next to a cut; a rerun removes them from their old split and makes them in the new one. A split
+may come out empty when the photos are few (a note says so).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import sys
 from collections import Counter
@@ -28,10 +37,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from i2i.data.datasets import Problem
-from i2i.data.io import IMAGE_EXTENSIONS, ImageReadError, atomic_write, is_image_file, read_image, write_image
-from i2i.data.synth import TASKS, PairTask, create_task, fit_square, object_crop
+from i2i.atomic import atomic_write
+from i2i.datatools.synth import TASKS, PairTask, create_task, fit_square, object_crop
 from i2i.errors import ConfigError, DatasetError, I2IError
+from i2i.imageio import IMAGE_EXTENSIONS, ImageReadError, is_image_file, read_image, write_image
+from i2i.layouts import Problem
+from i2i.parallel import default_workers
+from i2i.splits import normalize_ratios, parse_ratios, split_of
 
 SPLITS = ("train", "val", "test")
 MANIFEST = "manifest.json"
@@ -48,8 +60,10 @@ class PairsSettings:
         object_crop: crop to the object on a plain background, plus ``crop_margin``, squared (before ``size``).
         crop_margin: margin on each side as a fraction of the object's longer side.
         half: "left" or "right" to take one half of each input file (the photo side of an A|B dataset).
-        ratios: train, val and test fractions (test may be left out); each photo's split comes from a hash of its name.
-        seed: with each photo's path, seeds that photo's random draws (noise, holes).
+        ratios: train, val and test shares (test may be left out: 0); normalized to sum 1, as ``i2i data split``
+            reads ``--ratios`` (non-negative, train above 0). Kept as given when they already sum to 1.
+        seed: the seed of the split (``i2i.splits``: the same split as ``i2i data split --seed``), and, with each
+            photo's path, of that photo's random draws (noise, holes).
         format: "png" (lossless, the default: JPEG would blur noise and thin lines) or "jpg".
     """
 
@@ -71,12 +85,10 @@ class PairsSettings:
             raise ConfigError(f"crop margin must be in [0, 1], got {self.crop_margin}")
         if self.half not in (None, "left", "right"):
             raise ConfigError(f"half must be left or right, got {self.half!r}")
-        if len(self.ratios) == 2:  # train,val: no test split
-            object.__setattr__(self, "ratios", (*self.ratios, 0.0))
-        if len(self.ratios) != 3 or min(self.ratios) < 0 or self.ratios[0] <= 0 or abs(sum(self.ratios) - 1) > 1e-6:
-            raise ConfigError(
-                f"ratios must be train,val[,test] fractions summing to 1 with train > 0, got {self.ratios}"
-            )
+        ratios = normalize_ratios(self.ratios)  # ConfigError "ratios: ..." for a wrong count or a negative share
+        if math.isclose(sum(self.ratios), 1, abs_tol=1e-9):  # already fractions: keep them as given (no rounding drift)
+            ratios = tuple(float(r) for r in self.ratios)
+        object.__setattr__(self, "ratios", (*ratios, 0.0) if len(ratios) == 2 else ratios)  # train,val: no test
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         if self.format not in ("png", "jpg"):
@@ -90,7 +102,7 @@ class PairsSettings:
 @dataclass(frozen=True)
 class PairJob:
     source: Path
-    name: str  # the photo's path relative to the photos folder, in POSIX form: names the pair and seeds it
+    name: str  # the photo's path relative to the photos folder, in POSIX form: seeds its random draws
     split: str
     output: Path
 
@@ -124,15 +136,6 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def split_of(name: str, ratios: Sequence[float]) -> str:
-    """The split of a pair by a hash of its name: stable when photos are added, removed or the seed changes."""
-    digest = hashlib.sha1(name.encode("utf-8", "surrogateescape")).digest()
-    bucket = int.from_bytes(digest[:8], "big") / 2**64
-    if bucket < ratios[0]:
-        return "train"
-    return "val" if bucket < ratios[0] + ratios[1] else "test"
-
-
 def image_seed(seed: int, name: str) -> list[int]:
     """Seed material for one photo's generator: the run's seed and a hash of the photo's relative path."""
     digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).digest()
@@ -142,10 +145,11 @@ def image_seed(seed: int, name: str) -> list[int]:
 def plan_pairs(photos: Path, out: Path, settings: PairsSettings) -> tuple[list[PairJob], list[Problem], int]:
     """Lists the photos under ``photos`` (recursively, skipping hidden entries) and maps each to its output file.
 
-    A photo in ``sub/x.jpg`` becomes ``OUT/<split>/sub__x.png``. Returns the jobs, the photos whose output name
+    A photo in ``sub/x.jpg`` becomes ``OUT/<split>/sub__x.png``; the splits come from ``i2i.splits.split_of`` over
+    all the output stems at once, seeded by ``settings.seed``. Returns the jobs, the photos whose output name
     another photo already takes (listed, never dropped silently) and the number of non-image files.
     """
-    jobs: list[PairJob] = []
+    found: list[tuple[Path, str, str]] = []  # (photo, its relative path, output stem)
     problems: list[Problem] = []
     ignored = 0
     taken: dict[str, str] = {}
@@ -162,8 +166,12 @@ def plan_pairs(photos: Path, out: Path, settings: PairsSettings) -> tuple[list[P
                 problems.append(Problem(str(path), f"same output name '{stem}' as {taken[stem]}; rename one"))
                 continue
             taken[stem] = name
-            split = split_of(stem, settings.ratios)
-            jobs.append(PairJob(path, name, split, out / split / f"{stem}.{settings.format}"))
+            found.append((path, name, stem))
+    splits = split_of([stem for _, _, stem in found], settings.ratios, settings.seed)
+    jobs = [
+        PairJob(path, name, split, out / split / f"{stem}.{settings.format}")
+        for (path, name, stem), split in zip(found, splits, strict=True)
+    ]
     return jobs, problems, ignored
 
 
@@ -296,7 +304,8 @@ def make_pairs(
         out: output folder; must not be inside ``photos`` (its pairs would be read as photos next time).
         settings: the recipe, recorded in the manifest.
         overwrite: remake existing pairs and accept a folder made with other settings or by something else.
-        workers: threads (OpenCV and Pillow release the GIL); default: the CPUs this process may use.
+        workers: threads (OpenCV and Pillow release the GIL); default: ``i2i.parallel.default_workers()``, one per
+            usable CPU.
         on_progress: called with (done, total) after each photo.
     """
     from i2i import __version__
@@ -323,7 +332,7 @@ def make_pairs(
     report.skipped = len(jobs) - len(todo)
     made: list[_Made] = []
     failed: set[Path] = set()
-    workers = workers or _usable_cpus()
+    workers = workers or default_workers()
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)  # parallel across photos instead; OpenCV's own threads would oversubscribe the cores
     try:
@@ -349,13 +358,6 @@ def make_pairs(
     final = {"status": "complete", "counts": report.counts, "problems": problem_list, "notes": report.notes}
     atomic_write(out / MANIFEST, _dump(header | final | {"ignored_files": ignored}, files))
     return report
-
-
-def _usable_cpus() -> int:
-    """CPUs this process may run on (respects taskset/cgroup CPU sets where the OS says), at least 1."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def _notes(made: list[_Made], settings: PairsSettings, foreign: int, counts: dict[str, int]) -> list[str]:
@@ -402,19 +404,9 @@ EPILOG = """examples:
   i2i data pairs ../shared/datasets/edges2shoes --half right --task edges --out data/shoes_edges
 
 A is the synthesized input (left), B the photo (right): train with --data.direction AtoB.
+Splits: the pairs are ranked by a hash of (--seed, output stem, e.g. sub__x for sub/x.jpg) and cut at exact counts,
+as i2i data split does: the same names, seed and ratios give the same splits in both commands.
 """
-
-
-def _ratios(text: str) -> tuple[float, float, float]:
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected train,val[,test] fractions such as 0.8,0.1,0.1, got {text!r}"
-        ) from None
-    if len(values) not in (2, 3):
-        raise argparse.ArgumentTypeError(f"expected 2 or 3 comma-separated fractions, got {text!r}")
-    return (values[0], values[1], values[2] if len(values) == 3 else 0.0)
 
 
 def _shown(text: str) -> str:
@@ -423,7 +415,7 @@ def _shown(text: str) -> str:
 
 
 def command(argv: Sequence[str]) -> int:
-    from i2i.data.commands import progress_bar
+    from i2i.datatools.commands import progress_bar
 
     parser = argparse.ArgumentParser(
         prog="i2i data pairs",
@@ -439,11 +431,20 @@ def command(argv: Sequence[str]) -> int:
     frame.add_argument("--object-crop", action="store_true", help="crop to the object on a plain background, squared")
     frame.add_argument("--crop-margin", type=float, default=0.05, help="object-crop margin per side (0.05)")
     frame.add_argument("--half", choices=["left", "right"], help="use one half of each file (photos of an A|B set)")
-    frame.add_argument("--ratios", type=_ratios, default=(0.8, 0.1, 0.1), help="train,val[,test] (0.8,0.1,0.1)")
-    frame.add_argument("--seed", type=int, default=0, help="seed of the per-photo random draws (0)")
+    frame.add_argument(
+        "--ratios",
+        default="0.8,0.1,0.1",
+        help="train,val[,test] shares, normalized, as in i2i data split; 8,1,1 works too (0.8,0.1,0.1)",
+    )
+    frame.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the split (the same split as i2i data split --seed) and of each photo's random draws (0)",
+    )
     frame.add_argument("--format", choices=["png", "jpg"], default="png", help="file format (png: lossless)")
     frame.add_argument("--overwrite", action="store_true", help="remake existing pairs; accept other settings")
-    frame.add_argument("--workers", type=int, default=None, help="threads (default: all usable CPUs)")
+    frame.add_argument("--workers", type=int, default=None, help="threads (default: one per usable CPU)")
     task = parser.add_argument_group("task parameters (defaults in brackets)")
     task.add_argument("--edges", choices=["hed", "canny"], help="edges: HED-like contours or Canny [hed]")
     task.add_argument("--edge-sigma", type=float, help="edges: smoothing scale in pixels [hed 1.0, canny 2.0]")
@@ -478,7 +479,7 @@ def command(argv: Sequence[str]) -> int:
         object_crop=args.object_crop,
         crop_margin=args.crop_margin,
         half=args.half,
-        ratios=args.ratios,
+        ratios=parse_ratios(args.ratios),
         seed=args.seed,
         format=args.format,
     )

@@ -8,7 +8,7 @@ Steps, each safe to interrupt:
 3. extract into a temp folder under ``DIR/.partial/`` (absolute paths, ``..``, links leading outside and special
    files are refused), check the expected folders, write ``SOURCE.json`` and rename the folder to ``DIR/NAME``.
 
-Layouts (see ``i2i.data.datasets``): ``aligned`` is ``NAME/<split>/*.jpg`` with A|B side by side (pix2pix's own
+Layouts (see ``i2i.layouts``): ``aligned`` is ``NAME/<split>/*.jpg`` with A|B side by side (pix2pix's own
 archives); ``unpaired`` is ``NAME/trainA``, ``trainB``, ``testA``, ``testB`` (CycleGAN's own archives).
 """
 
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from i2i.data.io import atomic_write
+from i2i.atomic import atomic_write
 from i2i.errors import I2IError
 from i2i.registry import Registry
 

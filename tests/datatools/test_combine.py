@@ -1,4 +1,4 @@
-"""Tests for i2i.data.combine: pairing by stem, split subfolders, sizes, channels, bad files and safe writes."""
+"""Tests for i2i.datatools.combine: pairing by stem, split subfolders, sizes, channels, bad files and safe writes."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import pytest
 from helpers import write_folders
 from PIL import Image
 
+from i2i import atomic as atomic_module
 from i2i.cli import main
-from i2i.data import combine as combine_module
-from i2i.data import io as io_module
-from i2i.data.combine import combine_folders, plan_combine
 from i2i.data.config import DataConfig
-from i2i.data.datasets import detect_layout, list_pairs, load_pair
-from i2i.data.io import read_image
-from i2i.data.processing import resize_image
+from i2i.data.paired import list_pairs, load_pair
+from i2i.datatools import combine as combine_module
+from i2i.datatools.combine import combine_folders, plan_combine
 from i2i.errors import DatasetError, I2IError
+from i2i.imageio import read_image, resize_image
+from i2i.layouts import detect_layout
 
 
 def write_image_file(path: Path, array: np.ndarray) -> Path:
@@ -284,7 +284,7 @@ def test_interrupt_during_a_write_leaves_no_partial_file(tmp_path: Path, monkeyp
     """An interrupt between writing the temp file and renaming it leaves neither the temp nor a partial output."""
     for i in range(3):
         write_pair(tmp_path, f"img{i}", seed=i)
-    real_replace, calls = io_module.os.replace, []
+    real_replace, calls = atomic_module.os.replace, []
 
     def interrupting_replace(src: str, dst: str) -> None:
         calls.append(dst)
@@ -292,12 +292,45 @@ def test_interrupt_during_a_write_leaves_no_partial_file(tmp_path: Path, monkeyp
             raise KeyboardInterrupt
         real_replace(src, dst)
 
-    monkeypatch.setattr(io_module.os, "replace", interrupting_replace)
+    monkeypatch.setattr(atomic_module.os, "replace", interrupting_replace)
     with pytest.raises(KeyboardInterrupt):
         combine_folders(tmp_path / "A", tmp_path / "B", tmp_path / "out", workers=1)
     monkeypatch.undo()
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["img0.png"]  # no temp file left either
     assert read_image(tmp_path / "out" / "img0.png").shape == (16, 48, 3)
+
+
+def test_default_workers_follow_the_package_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decoding and encoding images: one thread per usable CPU (i2i.parallel.default_workers); --workers overrides."""
+    from i2i import parallel
+
+    sizes = []
+
+    class Recording(combine_module.ThreadPoolExecutor):
+        def __init__(self, max_workers: int, **kwargs: object) -> None:
+            sizes.append(max_workers)
+            super().__init__(max_workers=max_workers, **kwargs)
+
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 3)
+    monkeypatch.setattr(combine_module, "ThreadPoolExecutor", Recording)
+    write_pair(tmp_path, "x", seed=0)
+    combine_folders(tmp_path / "A", tmp_path / "B", tmp_path / "out")
+    assert (
+        main(
+            [
+                "data",
+                "combine",
+                str(tmp_path / "A"),
+                str(tmp_path / "B"),
+                "--out",
+                str(tmp_path / "o2"),
+                "--workers",
+                "2",
+            ]
+        )
+        == 0
+    )
+    assert set(sizes[:2]) == {3} and set(sizes[2:]) == {2} and len(sizes) == 4  # size check, then the writes
 
 
 def test_command_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

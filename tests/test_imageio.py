@@ -1,4 +1,5 @@
-"""Tests for i2i.data.io: every Pillow mode in, uint8 arrays out, and one-line errors for every bad file."""
+"""Tests for i2i.imageio (and i2i.atomic): every Pillow mode in, uint8 arrays out, and one-line errors for every
+bad file."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from i2i.data.io import ImageReadError, probe_image, read_image, to_channels, write_image
+from i2i.imageio import ImageReadError, probe_image, read_image, to_channels, write_image
 
 
 def save(path: Path, im: Image.Image, **options: object) -> Path:

@@ -1,4 +1,6 @@
-"""Tests for i2i.data.split: counts, determinism, both layouts, both modes, refusals and recovery of a move."""
+"""Tests for i2i.datatools.split: counts, determinism, both layouts, both modes, refusals and recovery of a move.
+
+Also that ``i2i data split`` and ``i2i data pairs`` split the same names the same way (``i2i.splits``)."""
 
 from __future__ import annotations
 
@@ -11,16 +13,11 @@ import pytest
 from PIL import Image
 
 from i2i.cli import main
-from i2i.data.datasets import detect_layout, list_pairs
-from i2i.data.split import (
-    PLAN_FILE,
-    assign_splits,
-    parse_ratios,
-    plan_split,
-    split_counts,
-    split_dataset,
-)
-from i2i.errors import DatasetError, I2IError
+from i2i.data.paired import list_pairs
+from i2i.datatools.split import PLAN_FILE, plan_split, split_dataset
+from i2i.errors import ConfigError, DatasetError, I2IError
+from i2i.layouts import detect_layout
+from i2i.splits import assign_splits, parse_ratios, split_counts
 
 
 def write_image_file(path: Path, seed: int, size: int = 8) -> Path:
@@ -92,18 +89,31 @@ def test_parse_ratios_normalizes() -> None:
     assert parse_ratios("0.8,0.2") == pytest.approx((0.8, 0.2))
     assert parse_ratios("0.8, 0.1, 0.1") == pytest.approx((0.8, 0.1, 0.1))
     assert parse_ratios("0.8,0.2,0.1") == pytest.approx((0.8 / 1.1, 0.2 / 1.1, 0.1 / 1.1))
+    assert parse_ratios("1,0") == (1.0, 0.0)  # a zero part parses; data split then refuses the empty split
 
 
-@pytest.mark.parametrize("text", ["0.8", "a,b", "1,0", "1,-1", "1,2,3,4", "nan,1", "inf,1", "", "0.8,,0.2"])
+@pytest.mark.parametrize("text", ["0.8", "a,b", "0,1", "1,-1", "1,2,3,4", "nan,1", "inf,1", "", "0.8,,0.2"])
 def test_bad_ratios_are_one_line_errors(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """Bad --ratios: an I2IError from parse_ratios, and one 'i2i: error: --ratios: ...' line with exit 2."""
-    with pytest.raises(I2IError, match="--ratios"):
+    """Bad --ratios: a ConfigError from parse_ratios, and one 'i2i: error: ratios: ...' line with exit 2."""
+    with pytest.raises(ConfigError, match="^ratios: "):
         parse_ratios(text)
     write_unsplit_aligned(tmp_path, NAMES[:4])
     assert main(["data", "split", str(tmp_path), "--ratios", text]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("i2i: error: --ratios: ") and err.count("\n") == 1
+    assert err.startswith("i2i: error: ratios: ") and err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == NAMES[:4]
+
+
+@pytest.mark.parametrize("text", ["1,0", "0.8,0.2,0", "8,0,2"])
+def test_a_zero_share_is_refused_as_an_empty_split(
+    tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A zero part parses, but data split makes no empty split: one line, exit 2, nothing moved."""
+    write_unsplit_aligned(tmp_path, NAMES[:10])
+    assert main(["data", "split", str(tmp_path), "--ratios", text]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("i2i: error: ratios ") and "no share" in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == NAMES[:10]
 
 
 def test_a_split_left_empty_is_refused(tmp_path: Path) -> None:
@@ -118,12 +128,14 @@ def test_a_split_left_empty_is_refused(tmp_path: Path) -> None:
 
 
 def test_assignment_ignores_listing_order_and_depends_on_seed() -> None:
-    """The same names in any order give the same split; another seed gives another one."""
+    """The same names in any order give the same split (each split keeps the input order); another seed, another."""
     names = [f"n{i}" for i in range(50)]
     first = assign_splits(names, (0.8, 0.2), seed=0)
     shuffled = names[:]
     random.Random(1).shuffle(shuffled)
-    assert assign_splits(shuffled, (0.8, 0.2), seed=0) == first
+    again = assign_splits(shuffled, (0.8, 0.2), seed=0)
+    assert {s: set(v) for s, v in again.items()} == {s: set(v) for s, v in first.items()}
+    assert again["train"] == [n for n in shuffled if n in set(first["train"])]
     assert [len(v) for v in first.values()] == [40, 10]
     assert assign_splits(names, (0.8, 0.2), seed=1)["val"] != first["val"]
 
@@ -148,6 +160,65 @@ def test_same_seed_same_split_on_disk(tmp_path: Path) -> None:
     write_unsplit_aligned(tmp_path / "three", NAMES)
     split_dataset(tmp_path / "three", (0.8, 0.2), seed=8)
     assert split_of(tmp_path / "three") != split_of(tmp_path / "one")
+
+
+def stems_by_split(root: Path, folder: str = "") -> dict[str, set[str]]:
+    """Split name → file stems in ``root/<folder>/<split>`` (non-empty splits only)."""
+    return {
+        split: {name.rsplit(".", 1)[0] for name in names} for split, names in split_of(root, folder).items() if names
+    }
+
+
+def test_pairs_are_keyed_by_file_stem_in_both_layouts(tmp_path: Path) -> None:
+    """An A|B file x.png and an A/x.png + B/x.png pair have the same key, x: the same stems split the same way,
+    and the split is i2i.splits' (a seeded hash of the stem, cut at exact counts)."""
+    stems = [f"p{i:02d}" for i in range(30)]
+    aligned = write_unsplit_aligned(tmp_path / "aligned", [f"{s}.jpg" for s in stems])
+    folders = write_unsplit_folders(tmp_path / "folders", stems)
+    for root in (aligned, folders):
+        split_dataset(root, (0.8, 0.1, 0.1), seed=9)
+    expected = {split: set(members) for split, members in assign_splits(stems, (0.8, 0.1, 0.1), seed=9).items()}
+    assert stems_by_split(aligned) == stems_by_split(folders, "A") == expected
+    assert {s: len(v) for s, v in expected.items()} == {"train": 24, "val": 3, "test": 3}
+
+
+def test_two_aligned_files_with_one_stem_are_two_pairs(tmp_path: Path) -> None:
+    """x.png and x.jpg share the key x but are two pairs: both are split (moved or listed), none is lost."""
+    names = ["x.png", "x.jpg", *NAMES[:8]]
+    root = write_unsplit_aligned(tmp_path / "lists", names)
+    result = split_dataset(root, (0.8, 0.2), seed=0, mode="lists")
+    assert result.counts == {"train": 8, "val": 2}
+    listed = [line for p in result.lists for line in p.read_text(encoding="utf-8").splitlines()]
+    assert sorted(listed) == sorted(names)
+    root = write_unsplit_aligned(tmp_path / "move", names)
+    before = {p.name: p.read_bytes() for p in root.iterdir()}
+    result = split_dataset(root, (0.8, 0.2), seed=0)
+    moved = list(root.glob("*/*"))
+    assert result.moved == len(moved) == 10 and {p.name: p.read_bytes() for p in moved} == before
+    assert {s: len(v) for s, v in split_of(root).items()} == {"train": 8, "val": 2}
+
+
+@pytest.mark.parametrize(("seed", "ratios"), [(5, "8,1,1"), (0, "0.7,0.3")])
+def test_data_pairs_and_data_split_put_the_same_names_in_the_same_splits(
+    tmp_path: Path, seed: int, ratios: str
+) -> None:
+    """Photos named like the pairs of a dataset (sub/x.jpg ↔ sub__x) land in the same splits under
+    ``i2i data pairs --seed S --ratios R`` as under ``i2i data split --seed S --ratios R``, in both layouts."""
+    photos = tmp_path / "photos"
+    relative = [f"p{i:02d}.png" for i in range(24)] + [f"sub/q{i}.png" for i in range(6)]
+    for i, rel in enumerate(relative):
+        write_image_file(photos / rel, seed=i)
+    out = tmp_path / "pairs"
+    argv = ["data", "pairs", str(photos), "--task", "grayscale", "--size", "8", "--out", str(out)]
+    assert main([*argv, "--seed", str(seed), "--ratios", ratios]) == 0
+    from_pairs = stems_by_split(out)
+    stems = [rel.rsplit(".", 1)[0].replace("/", "__") for rel in relative]
+    assert set().union(*from_pairs.values()) == set(stems)
+    aligned = write_unsplit_aligned(tmp_path / "aligned", [f"{s}.png" for s in stems])
+    folders = write_unsplit_folders(tmp_path / "folders", stems)
+    for root in (aligned, folders):
+        assert main(["data", "split", str(root), "--seed", str(seed), "--ratios", ratios]) == 0
+    assert stems_by_split(aligned) == stems_by_split(folders, "A") == from_pairs
 
 
 # --- move mode -----------------------------------------------------------------------------------------------------

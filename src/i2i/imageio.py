@@ -10,14 +10,13 @@ Rules shared by training, evaluation, translation and the demo:
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from i2i.atomic import atomic_write
 from i2i.errors import I2IError
 
 IMAGE_EXTENSIONS = frozenset(
@@ -172,48 +171,6 @@ def to_channels(array: np.ndarray, channels: int) -> np.ndarray:
     return out[:, :, None] if out.ndim == 2 else out
 
 
-# Files made with mkstemp are private (0600); finished files get the mode a plain open() would give them.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
-
-def atomic_write(path: str | Path, data: bytes, durable: bool = False) -> None:
-    """Writes ``data`` to a temp file beside ``path`` and renames it over ``path``.
-
-    A crash at any moment leaves the old file or the new one, never a partial file. With ``durable`` the data
-    and the rename are fsynced too (for training state; not needed for thousands of output images).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    if durable:
-        _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot fsync a directory
-    finally:
-        os.close(fd)
-
-
 def write_image(path: str | Path, array: np.ndarray) -> None:
     """Writes a (H, W, 1|3) uint8 array atomically (temp file + rename); the format follows the file extension."""
     path = Path(path)
@@ -224,3 +181,12 @@ def write_image(path: str | Path, array: np.ndarray) -> None:
     buffer = io.BytesIO()
     im.save(buffer, format=Image.registered_extensions().get(suffix, "PNG"), **_WRITE_OPTIONS.get(suffix, {}))
     atomic_write(path, buffer.getvalue())
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resizes a (H, W, C) uint8 image to ``size`` = (h, w) with Pillow's bicubic filter."""
+    if image.shape[:2] == tuple(size):
+        return image
+    im = Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image)
+    out = np.asarray(im.resize((size[1], size[0]), Image.Resampling.BICUBIC))
+    return out.reshape(size[0], size[1], image.shape[2])

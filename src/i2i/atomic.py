@@ -1,0 +1,66 @@
+"""Files written whole or not at all: a temp file beside the target, then a rename (fsynced for training state).
+
+Every file i2i writes whole goes through here: checkpoints, releases, images, eval reports, manifests, split plans and
+benchmark results. A crash at any moment leaves the old file or the new one, never a partial file. The logs a run
+appends to as it goes (``train.log``, ``metrics.jsonl``, TensorBoard events) are appended line by line instead;
+``metrics.jsonl`` is rewritten through here when a resumed run trims it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+# Files made with mkstemp are private (0600); finished files get the mode a plain open() would give them.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def atomic_write(path: str | Path, data: bytes, durable: bool = False) -> None:
+    """Writes ``data`` to a temp file beside ``path`` and renames it over ``path``.
+
+    A crash at any moment leaves the old file or the new one, never a partial file. With ``durable`` the data
+    and the rename are fsynced too (for training state; not needed for thousands of output images).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if durable:
+        _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot fsync a directory
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: str | Path, text: str, durable: bool = False) -> None:
+    """``atomic_write`` of UTF-8 text."""
+    atomic_write(path, text.encode("utf-8"), durable)
+
+
+def atomic_write_json(path: str | Path, data: Any, durable: bool = False) -> None:
+    """``atomic_write`` of indented JSON with a final newline."""
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n", durable)

@@ -1,0 +1,1 @@
+"""``i2i data``: the dataset tools (check, combine, split, pairs, download); torch-free, unlike ``i2i.data``."""

@@ -1,1 +1,0 @@
-"""Export: training checkpoints → self-describing release folders."""
