@@ -1,5 +1,5 @@
-"""Tests for i2i.data.device_data: batched augmentation equals the per-sample reference, the uint8 pair cache, and
-the decision where (if anywhere) the cache goes."""
+"""Tests for i2i.data.cache (and the paired kind's PairCache): batched augmentation equals the per-sample
+reference, the uint8 pair cache, and the decision where (if anywhere) the cache goes."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from PIL import Image
 from torch.utils.data import default_collate
 
 from i2i.config import from_dict
-from i2i.data import device_data
+from i2i.data import cache as cache_module
+from i2i.data.cache import augment_batch
 from i2i.data.config import DataConfig
-from i2i.data.datasets import PairedDataset, list_pairs
-from i2i.data.device_data import PairCache, augment_batch, plan_cache
+from i2i.data.paired import PairCache, PairedDataset, list_pairs, plan_cache
 from i2i.data.processing import to_tensor
 from i2i.data.transforms import augment_pair, sample_params
 from i2i.errors import ConfigError, DatasetError
@@ -185,7 +185,7 @@ def fake_gpu(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Pretends a CUDA device with the returned free bytes (plan_cache only asks how much memory is free)."""
     memory = {"gpu": 10**9, "ram": 10**10}
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (memory["gpu"], 2 * memory["gpu"]))
-    monkeypatch.setattr(device_data, "_available_ram", lambda: memory["ram"])
+    monkeypatch.setattr(cache_module, "_available_ram", lambda: memory["ram"])
     return memory
 
 

@@ -1,4 +1,5 @@
-"""Tests for i2i.data.datasets: layouts, pairing by name, the pre-scan of bad files, holdout and PairedDataset."""
+"""Tests for i2i.data.paired (and i2i.layouts): layouts, pairing by name, the pre-scan of bad files, holdout and
+PairedDataset."""
 
 from __future__ import annotations
 
@@ -11,20 +12,21 @@ from helpers import write_aligned
 from PIL import Image
 
 from i2i.data.config import DataConfig
-from i2i.data.datasets import (
+from i2i.data.kinds import ScanReport
+from i2i.data.paired import (
     PairedDataset,
     PairRecord,
-    ScanReport,
-    detect_layout,
     holdout_split,
     list_pairs,
     load_pair,
     scan_split,
     verify_pairs,
 )
-from i2i.data.io import read_image
 from i2i.data.processing import to_tensor
 from i2i.errors import DatasetError
+from i2i.imageio import read_image
+from i2i.layouts import detect_layout
+from i2i.splits import HOLDOUT_SEED, split_of
 
 
 def write_png(path: Path, array: np.ndarray) -> Path:
@@ -350,7 +352,7 @@ def test_load_pair_channels(known_pair: tuple[PairRecord, np.ndarray, np.ndarray
 
 def test_load_pair_odd_width_names_the_file(tmp_path: Path) -> None:
     """An A|B file of odd width raises ImageReadError naming it."""
-    from i2i.data.io import ImageReadError
+    from i2i.imageio import ImageReadError
 
     path = write_png(tmp_path / "odd.png", noise(8, 17, 0))
     with pytest.raises(ImageReadError, match="odd width 17") as info:
@@ -391,11 +393,19 @@ def test_holdout_split_is_deterministic_disjoint_and_complete() -> None:
     assert len(train) + len(val) == 200
 
 
-@pytest.mark.parametrize("fraction", [0.1, 0.25, 0.5])
-def test_holdout_split_fraction_is_roughly_respected(fraction: float) -> None:
-    """On 200 names the validation share is within a few points of the fraction."""
-    _, val = holdout_split(records(200), fraction)
-    assert abs(len(val) / 200 - fraction) < 0.08
+@pytest.mark.parametrize(("count", "fraction", "held"), [(200, 0.1, 20), (200, 0.25, 50), (7, 0.2, 1), (10, 0.25, 3)])
+def test_holdout_split_holds_out_the_fraction_rounded_half_up(count: int, fraction: float, held: int) -> None:
+    _, val = holdout_split(records(count), fraction)
+    assert len(val) == held
+
+
+def test_holdout_split_is_the_split_data_split_makes_with_seed_0() -> None:
+    """One scheme: the held-out pairs are those `i2i data split --ratios 0.8,0.2 --seed 0` puts in val."""
+    all_records = records(60)
+    _, val = holdout_split(all_records, 0.2)
+    splits = split_of([r.name for r in all_records], (0.8, 0.2), 0)
+    expected = [r.name for r, s in zip(all_records, splits, strict=True) if s == "val"]
+    assert HOLDOUT_SEED == 0 and [r.name for r in val] == expected
 
 
 def test_holdout_split_zero_keeps_everything_for_training() -> None:
@@ -404,14 +414,14 @@ def test_holdout_split_zero_keeps_everything_for_training() -> None:
     assert val == [] and len(train) == 50
 
 
-def test_holdout_split_is_stable_when_records_are_added() -> None:
-    """Adding files never moves an existing record from train to val or back."""
-    train, val = holdout_split(records(200), 0.2)
-    more_train, more_val = holdout_split(records(200) + records(150, start=200), 0.2)
+def test_holdout_split_moves_few_records_when_records_are_added() -> None:
+    """Adding files moves only the few existing records next to the cut from one side to the other."""
+    _, val = holdout_split(records(200), 0.2)
+    _, more_val = holdout_split(records(200) + records(150, start=200), 0.2)
     old_names = {r.name for r in records(200)}
-    assert [r for r in more_train if r.name in old_names] == train
-    assert [r for r in more_val if r.name in old_names] == val
-    assert len(more_val) > len(val)
+    before, after = {r.name for r in val}, {r.name for r in more_val} & old_names
+    assert len(before ^ after) <= 8  # of 200: the rest keep their side
+    assert len(more_val) == 70
 
 
 # --- PairedDataset -------------------------------------------------------------------------------------------------

@@ -8,10 +8,9 @@ import pytest
 import torch
 from helpers import write_unpaired
 
+from i2i.data import DATA_KINDS
 from i2i.data.config import DataConfig
-from i2i.data.datasets import DATA_KINDS
-from i2i.data.device_data import UnpairedCache, plan_unpaired_cache
-from i2i.data.unpaired import UnpairedData, holdout_unpaired, list_unpaired
+from i2i.data.unpaired import UnpairedCache, UnpairedData, holdout_unpaired, list_unpaired, plan_unpaired_cache
 from i2i.errors import DatasetError
 from i2i.training.sampler import EpochSampler
 

@@ -6,17 +6,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from i2i.config import opt
+from i2i.direction import Direction
 from i2i.errors import ConfigError
 
 Layout = Literal["auto", "aligned", "folders"]
-Direction = Literal["AtoB", "BtoA"]
-
-
-def opposite(direction: str) -> str:
-    """The other direction: AtoB ↔ BtoA."""
-    return "BtoA" if direction == "AtoB" else "AtoB"
-
-
 Preprocess = Literal["resize_and_crop", "crop", "resize"]
 ResizeMode = Literal["bicubic", "bilinear", "nearest"]
 CacheMode = Literal["auto", "device", "host", "off"]

@@ -1,18 +1,14 @@
-"""Paired datasets: layout detection, a pre-scan that reports every bad file at once, and the torch Dataset.
-
-Layouts (``root`` is the dataset folder):
-- ``aligned``: ``root/<split>/name.jpg`` holds A and B side by side (the pix2pix facades format).
-- ``folders``: ``root/A/<split>/name.png`` and ``root/B/<split>/name.png``, matched by file stem
-  (``root/<split>/A`` and ``root/<split>/B`` work too).
+"""The paired data kind (pix2pix): (input, target) pairs in an ``aligned`` (A|B files) or ``folders`` (A/ + B/)
+layout (see ``i2i.layouts``), the pre-scan that reports every bad file at once, the torch Dataset and the decoded
+cache.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +16,19 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from i2i.data import cache
 from i2i.data.config import DataConfig
-from i2i.data.io import IMAGE_EXTENSIONS, ImageReadError, is_image_file, read_image, to_channels
+from i2i.data.kinds import DATA_KINDS, ScanReport, unreadable
 from i2i.data.processing import to_tensor
 from i2i.data.transforms import augment_pair
+from i2i.direction import oriented
 from i2i.errors import DatasetError
-from i2i.registry import Registry
+from i2i.imageio import IMAGE_EXTENSIONS, ImageReadError, probe_image, read_image, to_channels
+from i2i.layouts import Problem, available_splits, detect_layout, images_in, split_dir
+from i2i.parallel import default_workers
+from i2i.splits import HOLDOUT_SEED, split_of
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,92 +40,6 @@ class PairRecord:
     path_b: str | None = None
 
 
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
-
-
-@dataclass
-class ScanReport:
-    """What a pre-scan of one split found: usable pairs, every problem, and how many non-image files it ignored."""
-
-    root: str
-    split: str
-    layout: str
-    records: list[PairRecord] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    ignored: int = 0
-
-    def contents(self) -> str:
-        """What the usable part of the split holds, for the summary line."""
-        return f"{len(self.records)} pairs"
-
-    def summary(self) -> str:
-        text = f"{self.root} [{self.split}, {self.layout}]: {self.contents()}"
-        if self.problems:
-            text += f", {len(self.problems)} bad"
-        if self.ignored:
-            text += f", {self.ignored} non-image files ignored"
-        return text
-
-    def check(self, skip_bad: bool) -> None:
-        """Raises DatasetError listing every problem unless ``skip_bad``; refuses a split with no usable pairs."""
-        if self.problems and not skip_bad:
-            lines = "\n".join(f"  {p}" for p in self.problems)
-            raise DatasetError(
-                f"{self.root} [{self.split}] has {len(self.problems)} bad file(s):\n{lines}\n"
-                "fix or remove them, or pass --data.skip_bad=true to train without them"
-            )
-        if not self.records:
-            raise DatasetError(f"{self.root} [{self.split}]: no usable image pairs")
-
-
-def _images_in(folder: Path) -> tuple[list[Path], int]:
-    """Image files directly in ``folder`` (sorted) and the number of other files."""
-    images, other = [], 0
-    for entry in sorted(folder.iterdir()):
-        if not entry.is_file():
-            continue
-        if is_image_file(entry) and not entry.name.startswith("."):  # hidden files (._x.png) are never images
-            images.append(entry)
-        else:
-            other += 1
-    return images, other
-
-
-def detect_layout(root: str | Path) -> str:
-    """Returns 'aligned' or 'folders' for a dataset root; raises DatasetError when neither fits."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"dataset folder not found: {root}")
-    if (root / "A").is_dir() and (root / "B").is_dir():
-        return "folders"
-    splits = [p for p in root.iterdir() if p.is_dir()]
-    if any((p / "A").is_dir() and (p / "B").is_dir() for p in splits):
-        return "folders"
-    if any(any(is_image_file(f) for f in p.iterdir()) for p in splits):
-        return "aligned"
-    raise DatasetError(
-        f"{root}: no dataset layout found (expected <split>/ folders of A|B images, or A/<split> and B/<split>)"
-    )
-
-
-def _split_dir(root: Path, split: str, side: str | None) -> Path:
-    if side is None:
-        return root / split
-    first = root / side / split
-    return first if first.is_dir() else root / split / side
-
-
-def _available_splits(root: Path, layout: str) -> list[str]:
-    base = root / "A" if layout == "folders" and (root / "A").is_dir() else root
-    return sorted(p.name for p in base.iterdir() if p.is_dir() and p.name not in ("A", "B"))
-
-
 def list_pairs(root: str | Path, split: str, layout: str = "auto") -> ScanReport:
     """Lists the pairs of a split from file names alone; unmatched names become problems."""
     root = Path(root)
@@ -130,16 +47,16 @@ def list_pairs(root: str | Path, split: str, layout: str = "auto") -> ScanReport
         layout = detect_layout(root)
     report = ScanReport(str(root), split, layout)
     sides = [None] if layout == "aligned" else ["A", "B"]
-    folders = [_split_dir(root, split, side) for side in sides]
+    folders = [split_dir(root, split, side) for side in sides]
     for folder in folders:
         if not folder.is_dir():
-            found = ", ".join(_available_splits(root, layout)) if root.is_dir() else "nothing"
+            found = ", ".join(available_splits(root, layout)) if root.is_dir() else "nothing"
             raise DatasetError(f"{root}: split '{split}' not found (no folder {folder}; splits found: {found})")
     if layout == "aligned":
-        images, report.ignored = _images_in(folders[0])
+        images, report.ignored = images_in(folders[0])
         report.records = [PairRecord(p.stem, str(p)) for p in images]
     else:
-        (images_a, ignored_a), (images_b, ignored_b) = _images_in(folders[0]), _images_in(folders[1])
+        (images_a, ignored_a), (images_b, ignored_b) = images_in(folders[0]), images_in(folders[1])
         report.ignored = ignored_a + ignored_b
         by_stem_a, by_stem_b = _by_stem(images_a, report), _by_stem(images_b, report)
         for stem in sorted(by_stem_a.keys() | by_stem_b.keys()):
@@ -176,27 +93,15 @@ def load_pair(record: PairRecord, cfg: DataConfig) -> tuple[np.ndarray, np.ndarr
         a, b = both[:, : width // 2], both[:, width // 2 :]
     else:
         a, b = read_image(record.path_a, channels=3), read_image(record.path_b, channels=3)
-    if cfg.direction == "BtoA":
-        a, b = b, a
+    a, b = oriented(a, b, cfg.direction)
     return to_channels(a, cfg.input_channels), to_channels(b, cfg.output_channels)
 
 
 def verify_pairs(report: ScanReport, cfg: DataConfig, workers: int | None = None) -> ScanReport:
-    """Decodes every pair fully (in threads: Pillow releases the GIL) and moves failures into ``report.problems``."""
-
-    def check(record: PairRecord) -> Problem | None:
-        try:
-            load_pair(record, cfg)
-        except ImageReadError as exc:
-            return Problem(exc.path, exc.reason)
-        return None
-
-    workers = workers or min(8, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(check, report.records))
-    good = [r for r, problem in zip(report.records, results, strict=True) if problem is None]
+    """Decodes every pair fully and moves failures into ``report.problems``."""
+    results = unreadable(report.records, lambda record: load_pair(record, cfg), workers)
     report.problems.extend(p for p in results if p is not None)
-    report.records = good
+    report.records = [r for r, problem in zip(report.records, results, strict=True) if problem is None]
     return report
 
 
@@ -207,21 +112,17 @@ def scan_split(cfg: DataConfig, split: str, verify: bool = True) -> ScanReport:
 
 
 def holdout_split(records: list[PairRecord], fraction: float) -> tuple[list[PairRecord], list[PairRecord]]:
-    """Splits records into (train, val) by a hash of each name: stable when files are added or the seed changes."""
-
-    def bucket(record: PairRecord) -> float:
-        digest = hashlib.sha1(record.name.encode("utf-8")).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64
-
-    train = [r for r in records if bucket(r) >= fraction]
-    val = [r for r in records if bucket(r) < fraction]
+    """(train, val): the split ``i2i data split --ratios 1-f,f --seed 0`` would make of these pairs (``i2i.splits``)."""
+    splits = split_of([r.name for r in records], (1.0 - fraction, fraction), HOLDOUT_SEED)
+    train = [r for r, s in zip(records, splits, strict=True) if s == "train"]
+    val = [r for r, s in zip(records, splits, strict=True) if s == "val"]
     return train, val
 
 
 class PairedDataset(Dataset):
     """Yields ``{"a": input, "b": target, "path_a", "path_b", "index"}`` with float (C, H, W) tensors in [-1, 1].
 
-    ``a`` is always the network input and ``b`` the target: the direction is applied here, in one place.
+    ``a`` is always the network input and ``b`` the target (``load_pair`` applies the direction).
     With ``train=True`` an item key is ``(index, seed)`` from the epoch sampler, and the pair is augmented with
     parameters drawn from that seed; otherwise a key is an index and images keep their native size.
     """
@@ -241,26 +142,106 @@ class PairedDataset(Dataset):
         ta, tb = to_tensor(a), to_tensor(b)
         if self.train:
             ta, tb = augment_pair(ta, tb, self.cfg, seed)
-        return {
-            "a": ta,
-            "b": tb,
-            "path_a": record.path_a,
-            "path_b": record.path_b or record.path_a,
-            "index": torch.tensor(index),
-        }
+        path_a, path_b = _paths(record, self.cfg)
+        return {"a": ta, "b": tb, "path_a": path_a, "path_b": path_b, "index": torch.tensor(index)}
 
 
-DATA_KINDS: Registry[type] = Registry("data kind")
+def _paths(record: PairRecord, cfg: DataConfig) -> tuple[str, str]:
+    """(input file, target file) of a pair: the same A|B file twice, or the two files in ``cfg``'s direction."""
+    return oriented(record.path_a, record.path_b or record.path_a, cfg.direction)
+
+
+# --- the decoded cache ---------------------------------------------------------------------------------------------
+
+
+def plan_cache(
+    records: Sequence[PairRecord], cfg: DataConfig, device: torch.device, mode: str
+) -> tuple[cache.Placement | None, str]:
+    """Where the decoded cache of ``records`` goes (``cache.plan``): every input must share one size and every
+    target another, read from the image headers."""
+
+    def measure() -> tuple[int, str]:
+        with ThreadPoolExecutor(max_workers=default_workers(io_bound=True)) as pool:
+            sizes = list(pool.map(lambda r: _pair_size(r, cfg), records))
+        problem = cache.one_size([s[0] for s in sizes], "input images") or cache.one_size(
+            [s[1] for s in sizes], "target images"
+        )
+        (ha, wa), (hb, wb) = sizes[0]
+        return len(records) * (cfg.input_channels * ha * wa + cfg.output_channels * hb * wb), problem
+
+    return cache.plan(len(records), device, mode, measure)  # type: ignore[arg-type]
+
+
+def _pair_size(record: PairRecord, cfg: DataConfig) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(input, target) (h, w) of a pair as load_pair will decode it, from the headers alone."""
+    first = probe_image(record.path_a)
+    if record.path_b is None:  # an A|B file: two halves of equal width
+        a = b = (first.height, first.width // 2)
+    else:
+        second = probe_image(record.path_b)
+        a, b = (first.height, first.width), (second.height, second.width)
+    return oriented(a, b, cfg.direction)
+
+
+class PairCache:
+    """The pairs of a split decoded once into uint8 tensors, serving augmented batches for epoch-sampler keys.
+
+    Args:
+        records: the pairs, all inputs of one size and all targets of one size (see ``plan_cache``).
+        cfg: direction, channels and augmentation, as for ``PairedDataset``.
+        device: the training device; batches come out there.
+        placement: ``device`` keeps the cache on ``device``; ``host`` keeps it in host memory, pinned when CUDA is
+            available so that batches copy to the GPU asynchronously.
+    """
+
+    def __init__(
+        self, records: Sequence[PairRecord], cfg: DataConfig, device: torch.device, placement: cache.Placement
+    ) -> None:
+        self.records = list(records)
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.placement = placement
+        self.a, self.b = cache.decode_stores(
+            self.records,
+            lambda r: load_pair(r, cfg),
+            lambda r: f"pair '{r.name}' ({r.path_a})",
+            self.device,
+            placement,
+        )
+        log.info("cached %d pairs (%s) in %s memory", len(self.records), cache.mib(self.nbytes), placement)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the cache (inputs and targets)."""
+        return cache.nbytes(self.a, self.b)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def batch(self, keys: Sequence[tuple[int, int]]) -> dict:
+        """An augmented batch for ``(index, seed)`` keys: the collated PairedDataset items, with a/b on the device.
+
+        Returns:
+            ``{"a", "b"}`` float (B, C, crop, crop) in [-1, 1] on the device, ``"path_a"``/``"path_b"`` lists of
+            str, and ``"index"`` a CPU LongTensor (B,), as the DataLoader collates them.
+        """
+        indices = [index for index, _ in keys]
+        index = torch.tensor(indices, dtype=torch.long)
+        if self.device.type == "cuda":  # pinned, so that moving it to the GPU later does not stall the host
+            index = index.pin_memory()
+        a, b = cache.augment_batch(
+            cache.gather_rows(self.a, index, self.device),
+            cache.gather_rows(self.b, index, self.device),
+            [s for _, s in keys],
+            self.cfg,
+        )
+        paths = [_paths(self.records[i], self.cfg) for i in indices]
+        return {"a": a, "b": b, "path_a": [p[0] for p in paths], "path_b": [p[1] for p in paths], "index": index}
 
 
 @DATA_KINDS.register("paired")
 class PairedData:
-    """The paired data kind: what the trainer needs from a dataset, for methods that learn from (input, target).
-
-    Every data kind offers the same four operations, so the training loop never needs to know which it has:
-    ``scan`` a split, split off a ``holdout``, make the augmented ``train_dataset``, and ``load_example`` one
-    validation example at its native size as uint8 arrays.
-    """
+    """The paired data kind: what the trainer needs from a dataset, for methods that learn from (input, target)."""
 
     unit = "pairs"
 
@@ -278,12 +259,11 @@ class PairedData:
 
     def device_cache(self, records: list[PairRecord], device: torch.device) -> tuple[Any, str]:
         """The split decoded once for batched augmentation on ``device`` per ``data.cache`` (None: use workers)."""
-        from i2i.data.device_data import PairCache, plan_cache
-
         placement, reason = plan_cache(records, self.cfg, device, self.cfg.cache)
         return (PairCache(records, self.cfg, device, placement) if placement else None), reason
 
-    def load_example(self, record: PairRecord) -> dict[str, np.ndarray]:
-        """``{"a": input, "b": target}`` as (H, W, C) uint8 arrays, direction and channels applied."""
+    def load_example(self, record: PairRecord) -> dict[str, Any]:
+        """``{"a": input, "b": target}`` as (H, W, C) uint8 arrays (direction and channels applied), and their files."""
         a, b = load_pair(record, self.cfg)
-        return {"a": a, "b": b}
+        path_a, path_b = _paths(record, self.cfg)
+        return {"a": a, "b": b, "path_a": path_a, "path_b": path_b}

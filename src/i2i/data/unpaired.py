@@ -11,23 +11,29 @@ resumed run sees the same draws. A and B are augmented independently (their own 
 
 from __future__ import annotations
 
-import hashlib
-import os
+import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from i2i.data import cache
 from i2i.data.config import DataConfig
-from i2i.data.datasets import DATA_KINDS, Problem, ScanReport, _images_in
-from i2i.data.io import IMAGE_EXTENSIONS, ImageReadError, read_image
+from i2i.data.kinds import DATA_KINDS, ScanReport, unreadable
 from i2i.data.processing import to_tensor
 from i2i.data.transforms import apply_params, sample_params
+from i2i.direction import oriented
 from i2i.errors import DatasetError
+from i2i.imageio import IMAGE_EXTENSIONS, probe_image, read_image
+from i2i.layouts import domain_dirs, images_in
+from i2i.parallel import default_workers
+from i2i.splits import HOLDOUT_SEED, split_of
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,16 +74,6 @@ def pair_domains(images_a: list[str], images_b: list[str]) -> list[UnpairedRecor
     ]
 
 
-def domain_dirs(root: Path, split: str) -> tuple[Path, Path]:
-    """The A and B folders of ``split``: ``<split>A``/``<split>B``, else ``A/<split>``/``B/<split>``."""
-    first = (root / f"{split}A", root / f"{split}B")
-    second = (root / "A" / split, root / "B" / split)
-    for a, b in (first, second):
-        if a.is_dir() or b.is_dir():
-            return a, b
-    return first
-
-
 def list_unpaired(root: str | Path, split: str) -> UnpairedReport:
     """Lists both domains of a split from file names alone."""
     root = Path(root)
@@ -92,7 +88,7 @@ def list_unpaired(root: str | Path, split: str) -> UnpairedReport:
                 f"{split}A/ and {split}B/; folders found: {', '.join(found) or 'none'})"
             )
     report = UnpairedReport(str(root), split, "unpaired")
-    (images_a, ignored_a), (images_b, ignored_b) = _images_in(dir_a), _images_in(dir_b)
+    (images_a, ignored_a), (images_b, ignored_b) = images_in(dir_a), images_in(dir_b)
     report.ignored = ignored_a + ignored_b
     for folder, images in ((dir_a, images_a), (dir_b, images_b)):
         if not images:
@@ -104,27 +100,16 @@ def list_unpaired(root: str | Path, split: str) -> UnpairedReport:
 
 
 def _domain_channels(cfg: DataConfig) -> tuple[int, int]:
-    """Channels of the dataset's A and B images: the network input is A unless the direction is BtoA."""
-    if cfg.direction == "BtoA":
-        return cfg.output_channels, cfg.input_channels
-    return cfg.input_channels, cfg.output_channels
+    """Channels of the dataset's A and B images (the input and output domains are A and B oriented by direction)."""
+    return oriented(cfg.input_channels, cfg.output_channels, cfg.direction)
 
 
 def verify_unpaired(report: UnpairedReport, cfg: DataConfig, workers: int | None = None) -> UnpairedReport:
-    """Decodes every image fully (in threads) and moves failures into ``report.problems``."""
+    """Decodes every image fully and moves failures into ``report.problems``."""
     ch_a, ch_b = _domain_channels(cfg)
     jobs = [(p, ch_a) for p in report.images_a] + [(p, ch_b) for p in report.images_b]
-
-    def check(job: tuple[str, int]) -> Problem | None:
-        try:
-            read_image(job[0], channels=job[1])
-        except ImageReadError as exc:
-            return Problem(exc.path, exc.reason)
-        return None
-
-    with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(check, jobs))
-    bad = {str(job[0]) for job, problem in zip(jobs, results, strict=True) if problem is not None}
+    results = unreadable(jobs, lambda job: read_image(job[0], channels=job[1]), workers)
+    bad = {job[0] for job, problem in zip(jobs, results, strict=True) if problem is not None}
     report.problems.extend(p for p in results if p is not None)
     report.images_a = [p for p in report.images_a if p not in bad]
     report.images_b = [p for p in report.images_b if p not in bad]
@@ -132,22 +117,17 @@ def verify_unpaired(report: UnpairedReport, cfg: DataConfig, workers: int | None
     return report
 
 
-def _bucket(key: str) -> float:
-    return int.from_bytes(hashlib.sha1(key.encode("utf-8")).digest()[:8], "big") / 2**64
-
-
 def holdout_unpaired(
     records: list[UnpairedRecord], fraction: float
 ) -> tuple[list[UnpairedRecord], list[UnpairedRecord]]:
-    """Splits each domain by a hash of its file names, so the held-out share is stable as files are added."""
-    images_a, images_b = domains_of(records)
-    held_a = [_bucket("A/" + Path(p).name) < fraction for p in images_a]
-    held_b = [_bucket("B/" + Path(p).name) < fraction for p in images_b]
-    train_a = [p for p, held in zip(images_a, held_a, strict=True) if not held]
-    train_b = [p for p, held in zip(images_b, held_b, strict=True) if not held]
-    val_a = [p for p, held in zip(images_a, held_a, strict=True) if held]
-    val_b = [p for p, held in zip(images_b, held_b, strict=True) if held]
-    return pair_domains(train_a, train_b), pair_domains(val_a, val_b)
+    """Holds out each domain's share as ``i2i data split --seed 0`` would split that domain's files by stem."""
+    train: list[list[str]] = []
+    val: list[list[str]] = []
+    for images in domains_of(records):
+        splits = split_of([Path(p).stem for p in images], (1.0 - fraction, fraction), HOLDOUT_SEED)
+        train.append([p for p, s in zip(images, splits, strict=True) if s == "train"])
+        val.append([p for p, s in zip(images, splits, strict=True) if s == "val"])
+    return pair_domains(*train), pair_domains(*val)
 
 
 def domains_of(records: list[UnpairedRecord]) -> tuple[list[str], list[str]]:
@@ -164,29 +144,33 @@ def draw_b(seed: int, count_b: int) -> tuple[torch.Generator, int]:
     return generator, int(torch.randint(count_b, (1,), generator=generator))
 
 
+def oriented_domains(records: Sequence[UnpairedRecord], cfg: DataConfig) -> tuple[list[str], list[str]]:
+    """(input-domain, output-domain) image paths of ``records``, in the order the records cycle through them."""
+    return oriented(*domains_of(list(records)), cfg.direction)
+
+
 class UnpairedDataset(Dataset):
     """Yields ``{"a", "b", "path_a", "path_b", "index"}``: float (C, crop, crop) tensors in [-1, 1].
 
-    ``a`` is always the network input domain and ``b`` the output domain (the direction is applied here).
-    Keys are ``(index, seed)`` from the epoch sampler.
+    ``a`` is always the network input domain and ``b`` the output domain. Keys are ``(index, seed)`` from the epoch
+    sampler: sample ``index`` takes input image ``index mod N_in``, and its output-domain image and both sides'
+    augmentations are drawn from ``seed``.
     """
 
     def __init__(self, records: list[UnpairedRecord], cfg: DataConfig) -> None:
         self.records = records
         self.cfg = cfg
-        images_a, images_b = domains_of(records)
-        self.images_b = images_a if cfg.direction == "BtoA" else images_b  # the output domain
+        self.inputs, self.outputs = oriented_domains(records, cfg)
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __getitem__(self, key: tuple[int, int]) -> dict[str, Any]:
         index, seed = key
-        record = self.records[index]
-        path_a = record.path_b if self.cfg.direction == "BtoA" else record.path_a
+        path_a = self.inputs[index % len(self.inputs)]
         a = to_tensor(read_image(path_a, channels=self.cfg.input_channels))
-        generator, b_index = draw_b(seed, len(self.images_b))
-        path_b = self.images_b[b_index]
+        generator, b_index = draw_b(seed, len(self.outputs))
+        path_b = self.outputs[b_index]
         b = to_tensor(read_image(path_b, channels=self.cfg.output_channels))
         params_a = sample_params(a.shape[-2], a.shape[-1], self.cfg, generator)
         params_b = sample_params(b.shape[-2], b.shape[-1], self.cfg, generator)
@@ -199,9 +183,89 @@ class UnpairedDataset(Dataset):
         }
 
 
+# --- the decoded cache ---------------------------------------------------------------------------------------------
+
+
+def plan_unpaired_cache(
+    records: Sequence[UnpairedRecord], cfg: DataConfig, device: torch.device, mode: str
+) -> tuple[cache.Placement | None, str]:
+    """Where the decoded cache goes (``cache.plan``): each domain is decoded once and must hold images of one size."""
+
+    def measure() -> tuple[int, str]:
+        total = 0
+        for paths, channels, name in zip(
+            oriented_domains(records, cfg),
+            (cfg.input_channels, cfg.output_channels),
+            ("input-domain images", "output-domain images"),
+            strict=True,
+        ):
+            with ThreadPoolExecutor(max_workers=default_workers(io_bound=True)) as pool:
+                sizes = [(info.height, info.width) for info in pool.map(probe_image, paths)]
+            if problem := cache.one_size(sizes, name):
+                return 0, problem
+            total += len(paths) * channels * sizes[0][0] * sizes[0][1]
+        return total, ""
+
+    return cache.plan(len(records), device, mode, measure)  # type: ignore[arg-type]
+
+
+class UnpairedCache:
+    """Both domains of an unpaired split decoded once; serves the batches ``UnpairedDataset`` would give.
+
+    Sample ``(index, seed)`` takes input image ``index mod N_in`` and the output image and both augmentations drawn
+    from ``seed`` exactly as the dataset draws them, so on the CPU the batches are the same bit for bit.
+    """
+
+    def __init__(
+        self, records: Sequence[UnpairedRecord], cfg: DataConfig, device: torch.device, placement: cache.Placement
+    ) -> None:
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.placement = placement
+        self.paths_in, self.paths_out = oriented_domains(records, cfg)
+        self.count = len(records)
+        (self.a,) = self._decode(self.paths_in, cfg.input_channels)
+        (self.b,) = self._decode(self.paths_out, cfg.output_channels)
+        log.info(
+            "cached %d + %d images (%s) in %s memory",
+            len(self.paths_in),
+            len(self.paths_out),
+            cache.mib(self.nbytes),
+            placement,
+        )
+
+    def _decode(self, paths: list[str], channels: int) -> list[torch.Tensor]:
+        return cache.decode_stores(paths, lambda p: (read_image(p, channels),), str, self.device, self.placement)
+
+    @property
+    def nbytes(self) -> int:
+        return cache.nbytes(self.a, self.b)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def batch(self, keys: Sequence[tuple[int, int]]) -> dict:
+        rows_a, rows_b, params_a, params_b = [], [], [], []
+        (ha, wa), (hb, wb) = self.a.shape[-2:], self.b.shape[-2:]
+        for index, seed in keys:
+            generator, b_index = draw_b(seed, len(self.paths_out))
+            rows_a.append(index % len(self.paths_in))
+            rows_b.append(b_index)
+            params_a.append(sample_params(ha, wa, self.cfg, generator))
+            params_b.append(sample_params(hb, wb, self.cfg, generator))
+        ia, ib = torch.tensor(rows_a, dtype=torch.long), torch.tensor(rows_b, dtype=torch.long)
+        return {
+            "a": cache.apply_batch(cache.gather_rows(self.a, ia, self.device), params_a, self.cfg),
+            "b": cache.apply_batch(cache.gather_rows(self.b, ib, self.device), params_b, self.cfg),
+            "path_a": [self.paths_in[i] for i in rows_a],
+            "path_b": [self.paths_out[i] for i in rows_b],
+            "index": torch.tensor([index for index, _ in keys], dtype=torch.long),
+        }
+
+
 @DATA_KINDS.register("unpaired")
 class UnpairedData:
-    """The unpaired data kind: the trainer's four operations (see ``datasets.PairedData``) for two domains."""
+    """The unpaired data kind: the trainer's operations (``i2i.data.kinds``) for two domains."""
 
     unit = "samples"
 
@@ -220,17 +284,16 @@ class UnpairedData:
         return UnpairedDataset(records, self.cfg)
 
     def device_cache(self, records: list[UnpairedRecord], device: torch.device) -> tuple[Any, str]:
-        from i2i.data.device_data import UnpairedCache, plan_unpaired_cache
-
         placement, reason = plan_unpaired_cache(records, self.cfg, device, self.cfg.cache)
         return (UnpairedCache(records, self.cfg, device, placement) if placement else None), reason
 
-    def load_example(self, record: UnpairedRecord) -> dict[str, np.ndarray]:
-        """``{"a": input-domain image, "b": output-domain image}`` as (H, W, C) uint8 arrays at native size."""
-        path_a, path_b = record.path_a, record.path_b
-        if self.cfg.direction == "BtoA":
-            path_a, path_b = path_b, path_a
+    def load_example(self, record: UnpairedRecord) -> dict[str, Any]:
+        """``{"a": input-domain image, "b": output-domain image}`` as (H, W, C) uint8 arrays at native size, and
+        their files."""
+        path_a, path_b = oriented(record.path_a, record.path_b, self.cfg.direction)
         return {
             "a": read_image(path_a, channels=self.cfg.input_channels),
             "b": read_image(path_b, channels=self.cfg.output_channels),
+            "path_a": path_a,
+            "path_b": path_b,
         }
