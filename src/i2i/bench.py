@@ -30,9 +30,10 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from i2i.atomic import atomic_write_text
 from i2i.inference.fast import optimize_for_device
 from i2i.inference.graphs import GraphedForward
-from i2i.inference.translator import prepare_generator
+from i2i.inference.pipeline import prepare_generator
 from i2i.run_config import RunConfig
 from i2i.training.engine import TrainEngine
 from i2i.training.precision import resolve_precision
@@ -164,9 +165,9 @@ def bench_end_to_end(cfg: RunConfig, device: torch.device, opts: BenchOptions) -
 
 def bench_inference(cfg: RunConfig, device: torch.device, opts: BenchOptions) -> list[dict[str, Any]]:
     """Generator forward passes: eager fp32 (the reference way) vs the fast path, per batch size."""
-    gen_cfg = cfg.method.generator
-    net = gen_cfg.build(cfg.data.input_channels, cfg.data.output_channels).to(device)
-    pre = cfg.preprocessing(gen_cfg)
+    slot = cfg.generator_slots()[0]
+    net = slot.build().to(device)
+    pre = cfg.preprocessing(slot)
     eager = prepare_generator(net, pre.bn_inference)
     variants: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"fp32 eager": eager}
     if device.type == "cpu":
@@ -275,6 +276,4 @@ def format_table(result: BenchResult) -> str:
 
 
 def write_result(result: BenchResult, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(result.to_json() + "\n", encoding="utf-8")
+    atomic_write_text(path, result.to_json() + "\n")

@@ -1,4 +1,6 @@
-"""The ``i2i`` command: parses arguments and calls one library function per subcommand (no logic of its own)."""
+"""The ``i2i`` command: parses each subcommand's arguments, calls the library, and prints results and user errors
+(one line, no traceback). What it decides itself is only argument wiring: e.g. which eval kind a data folder
+implies and where a report goes by default."""
 
 from __future__ import annotations
 
@@ -28,17 +30,20 @@ def _positive_int(text: str) -> int:
 
 
 def default_eval_dir(model: Path, split: str) -> Path:
-    """<run or release folder>/eval/<split>; for a checkpoint file, its run folder (…/checkpoints/x.pt → …)."""
-    if model.is_file():
-        model = model.parent.parent if model.parent.name == "checkpoints" else model.parent
-    return model / "eval" / split
+    """<run or release folder>/eval/<split>; for a checkpoint file, its run folder's (…/checkpoints/x.pt → …)."""
+    from i2i.training.checkpoint import RunFolder
+
+    run = RunFolder.of(model)
+    if run is not None:
+        return run.eval_dir(split)
+    return (model.parent if model.is_file() else model) / "eval" / split
 
 
 def _train(argv: Sequence[str]) -> int:
     from i2i.config import format_options, from_dict, merge, parse_overrides
     from i2i.run_config import RunConfig, build_raw
-    from i2i.training.checkpoint import load_state
-    from i2i.training.trainer import Trainer, find_resume_checkpoint
+    from i2i.training.checkpoint import last_only, load_state
+    from i2i.training.trainer import Trainer
 
     parser = argparse.ArgumentParser(
         prog="i2i train",
@@ -58,7 +63,7 @@ def _train(argv: Sequence[str]) -> int:
     cfg = from_dict(RunConfig, raw)
     if args.resume and not args.config:
         # Resuming without a recipe: the checkpoint's own config, plus any overrides.
-        ckpt = find_resume_checkpoint(cfg.run_dir, args.resume)
+        ckpt = last_only(cfg.run_dir, args.resume)
         if ckpt is not None:
             cfg = from_dict(RunConfig, merge(load_state(ckpt)["config"], overrides))
     if args.help:
@@ -78,8 +83,8 @@ def _train(argv: Sequence[str]) -> int:
 
 
 def _eval(argv: Sequence[str]) -> int:
-    from i2i.evaluation.evaluate import evaluate
-    from i2i.export.release import load_translator
+    from i2i.artifact.open import open_model
+    from i2i.inference.translator import Translator
 
     parser = argparse.ArgumentParser(
         prog="i2i eval",
@@ -103,17 +108,20 @@ def _eval(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out) if args.out else default_eval_dir(Path(args.model), args.split)
     data = Path(args.data)
+    model = open_model(args.model)
     if args.unpaired or ((data / f"{args.split}A").is_dir() and (data / f"{args.split}B").is_dir()):
         from i2i.evaluation.unpaired import evaluate_unpaired
 
-        forward = load_translator(args.model, args.device, "AtoB")
-        backward = load_translator(args.model, args.device, "BtoA")
+        forward = Translator(model.generator("AtoB"), args.device)
+        backward = Translator(model.generator("BtoA"), args.device)
         summary = evaluate_unpaired(
             forward, backward, data, out, args.split, str(args.model), args.batch_size, fid_weights=args.fid_weights
         )
         print("\n".join(summary.lines()))
     else:
-        translator = load_translator(args.model, args.device)
+        from i2i.evaluation.paired import evaluate
+
+        translator = Translator(model.generator(), args.device)
         paired = evaluate(
             translator, data, out, args.split, args.direction, args.layout, str(args.model), args.batch_size
         )
@@ -125,8 +133,9 @@ def _eval(argv: Sequence[str]) -> int:
 def _translate(argv: Sequence[str]) -> int:
     from tqdm.auto import tqdm
 
-    from i2i.export.release import load_translator
+    from i2i.artifact.open import open_model
     from i2i.inference.files import plan_outputs, translate_files
+    from i2i.inference.translator import Translator
 
     parser = argparse.ArgumentParser(
         prog="i2i translate", description="Translate image files, folders (recursively) and globs."
@@ -144,7 +153,7 @@ def _translate(argv: Sequence[str]) -> int:
     )
     args = parser.parse_args(argv)
     pairs = plan_outputs(args.inputs, args.out, args.overwrite)
-    translator = load_translator(args.model, args.device, args.direction)
+    translator = Translator(open_model(args.model).generator(args.direction), args.device)
     with tqdm(total=len(pairs), unit="img", desc="translate") as bar:
         report = translate_files(translator, pairs, args.batch_size, on_progress=bar.update)
     print(f"wrote {len(report.written)} image(s) to {args.out}")
@@ -157,16 +166,17 @@ def _translate(argv: Sequence[str]) -> int:
 
 
 def _export(argv: Sequence[str]) -> int:
-    from i2i.export.release import export_release
+    from i2i.artifact.open import open_model
+    from i2i.artifact.release import write_release
 
     parser = argparse.ArgumentParser(
         prog="i2i export", description="Write a release folder (config.json + model.safetensors) from a run."
     )
-    parser.add_argument("run", help="run folder (uses best.pt, else last.pt) or checkpoint file")
+    parser.add_argument("run", help="run folder (uses best.pt, else last.pt), checkpoint file or release folder")
     parser.add_argument("--out", required=True, help="release folder to write")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing release")
     args = parser.parse_args(argv)
-    out = export_release(args.run, args.out, args.overwrite)
+    out = write_release(open_model(args.run), args.out, args.overwrite)
     print(f"release written to {out}")
     return 0
 
@@ -206,14 +216,14 @@ def _bench(argv: Sequence[str]) -> int:
 
 
 def _data(argv: Sequence[str]) -> int:
-    from i2i.data.commands import main as data_main
+    from i2i.datatools.commands import main as data_main
 
     return data_main(argv)
 
 
 COMMANDS = {
     "train": (_train, "train a model from a recipe"),
-    "eval": (_eval, "score a model on a paired split: CSV, JSON summary and HTML report"),
+    "eval": (_eval, "score a model on a paired or unpaired split: CSV, JSON summary and HTML report"),
     "translate": (_translate, "translate images, folders and globs"),
     "export": (_export, "write a release folder from a run"),
     "bench": (_bench, "measure training and inference speed of a recipe (table + JSON)"),

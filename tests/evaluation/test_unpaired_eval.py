@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from i2i.artifact.open import open_model
 from i2i.evaluation.unpaired import evaluate_unpaired
-from i2i.export.release import load_translator
+from i2i.inference.translator import Translator
+
+
+def translators(model_path: Path) -> tuple[Translator, Translator]:
+    """A → B and B → A of one model, opened once."""
+    model = open_model(model_path)
+    return Translator(model.generator("AtoB"), "cpu"), Translator(model.generator("BtoA"), "cpu")
 
 
 def _rows(out: Path) -> dict[str, dict[str, str]]:
@@ -24,7 +31,7 @@ def test_batch_size_does_not_change_scores_and_names_stay_unique(cyclegan_run: P
     from PIL import Image
 
     Image.open(data / "testB" / "b_000.png").convert("RGB").save(data / "testB" / "b_000.jpg", quality=95)
-    forward, backward = load_translator(cyclegan_run, "cpu", "AtoB"), load_translator(cyclegan_run, "cpu", "BtoA")
+    forward, backward = translators(cyclegan_run)
     one = evaluate_unpaired(forward, backward, data, tmp_path / "one", batch_size=1)
     three = evaluate_unpaired(forward, backward, data, tmp_path / "three", batch_size=3)
     assert (one.a.count, one.b.count) == (2, 4)
@@ -40,7 +47,7 @@ def test_unreadable_images_are_skipped_and_listed(cyclegan_run: Path, tmp_path: 
     shutil.copytree(cyclegan_run.parent.parent / "data", data)
     bad = data / "testA" / "a_001.png"
     bad.write_bytes(b"not an image")
-    forward, backward = load_translator(cyclegan_run, "cpu", "AtoB"), load_translator(cyclegan_run, "cpu", "BtoA")
+    forward, backward = translators(cyclegan_run)
     summary = evaluate_unpaired(forward, backward, data, tmp_path / "out")
     assert summary.a.count == 1 and len(summary.skipped) == 1 and "a_001.png" in summary.skipped[0]
     assert "1 unreadable image(s) skipped" in summary.lines()

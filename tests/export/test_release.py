@@ -9,24 +9,25 @@ import numpy as np
 import pytest
 from safetensors.torch import load_file, save_file
 
+from i2i.artifact.open import open_model
+from i2i.artifact.release import write_release
 from i2i.errors import CheckpointError
-from i2i.export.release import export_release, load_translator
 from i2i.inference.translator import Translator
 
 
 def test_release_round_trip_gives_identical_outputs(tiny_run: Path, tmp_path: Path) -> None:
     """from_pretrained(release) translates exactly like the run it came from, with no other flags."""
-    release = export_release(tiny_run, tmp_path / "release")
+    release = write_release(open_model(tiny_run), tmp_path / "release")
     assert sorted(p.name for p in release.iterdir()) == ["README.md", "config.json", "model.safetensors"]
     images = [np.random.default_rng(i).integers(0, 256, (45, 61, 3), dtype=np.uint8) for i in range(3)]
-    from_run = load_translator(tiny_run)(images)
+    from_run = Translator.from_pretrained(tiny_run)(images)
     from_release = Translator.from_pretrained(release)(images)
     for a, b in zip(from_run, from_release, strict=True):
         assert np.array_equal(a, b)
 
 
 def test_config_describes_architecture_and_preprocessing(tiny_run: Path, tmp_path: Path) -> None:
-    meta = json.loads((export_release(tiny_run, tmp_path / "r") / "config.json").read_text())
+    meta = json.loads((write_release(open_model(tiny_run), tmp_path / "r") / "config.json").read_text())
     assert meta["format"] == "i2i-release" and meta["method"] == "pix2pix"
     assert meta["generator"] == {
         "name": "unet_128",
@@ -46,21 +47,21 @@ def test_config_describes_architecture_and_preprocessing(tiny_run: Path, tmp_pat
 
 def test_weights_are_generator_only_safetensors(tiny_run: Path, tmp_path: Path) -> None:
     """The weights file is plain safetensors (no pickle) with the generator's tensors only."""
-    release = export_release(tiny_run, tmp_path / "r")
+    release = write_release(open_model(tiny_run), tmp_path / "r")
     tensors = load_file(str(release / "model.safetensors"))
     assert tensors and all(k.startswith(("downs.", "ups.")) for k in tensors)
 
 
 def test_export_refuses_to_overwrite(tiny_run: Path, tmp_path: Path) -> None:
-    export_release(tiny_run, tmp_path / "r")
+    write_release(open_model(tiny_run), tmp_path / "r")
     with pytest.raises(Exception, match="--overwrite"):
-        export_release(tiny_run, tmp_path / "r")
-    export_release(tiny_run, tmp_path / "r", overwrite=True)
+        write_release(open_model(tiny_run), tmp_path / "r")
+    write_release(open_model(tiny_run), tmp_path / "r", overwrite=True)
 
 
 def test_weights_for_another_architecture_are_a_clear_error(tiny_run: Path, tmp_path: Path) -> None:
     """A release whose config no longer matches its weights fails with one line naming the mismatch."""
-    release = export_release(tiny_run, tmp_path / "r")
+    release = write_release(open_model(tiny_run), tmp_path / "r")
     meta = json.loads((release / "config.json").read_text())
     meta["generator"]["ngf"] = 8
     (release / "config.json").write_text(json.dumps(meta))
@@ -71,7 +72,7 @@ def test_weights_for_another_architecture_are_a_clear_error(tiny_run: Path, tmp_
 
 def test_corrupt_or_foreign_release_files(tiny_run: Path, tmp_path: Path) -> None:
     """Broken weights, a non-release folder and a newer format version each give a CheckpointError."""
-    release = export_release(tiny_run, tmp_path / "r")
+    release = write_release(open_model(tiny_run), tmp_path / "r")
     weights = release / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
     with pytest.raises(CheckpointError, match="not a readable safetensors file"):

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from helpers import tiny_unpaired_config, write_unpaired
 
-from i2i.data.io import read_image
+from i2i.artifact.open import open_model
+from i2i.artifact.release import write_release
 from i2i.errors import CheckpointError
-from i2i.export.release import export_release, load_translator
+from i2i.imageio import read_image
 from i2i.inference.translator import Translator
 from i2i.training.trainer import Trainer
 
@@ -21,22 +22,22 @@ def _images(root: Path, folder: str) -> list[np.ndarray]:
 
 
 def test_release_round_trip_in_both_directions(cyclegan_run: Path, tmp_path: Path) -> None:
-    release = export_release(cyclegan_run, tmp_path / "release")
+    release = write_release(open_model(cyclegan_run), tmp_path / "release")
     meta = json.loads((release / "config.json").read_text())
     assert meta["preprocessing"]["direction"] == "AtoB" and meta["reverse"]["preprocessing"]["direction"] == "BtoA"
     assert (release / "model_reverse.safetensors").is_file()
     data = cyclegan_run.parent.parent / "data"
     a, b = _images(data, "testA"), _images(data, "testB")
     for direction, images in (("AtoB", a), ("BtoA", b)):
-        from_run = load_translator(cyclegan_run, "cpu", direction)(images)
+        from_run = Translator.from_pretrained(cyclegan_run, "cpu", direction)(images)
         from_release = Translator.from_pretrained(release, "cpu", direction)(images)
         for x, y in zip(from_run, from_release, strict=True):
             assert np.array_equal(x, y)
     assert np.array_equal(
-        Translator.from_pretrained(release, "cpu")(a)[0], load_translator(release, "cpu", "AtoB")(a)[0]
+        Translator.from_pretrained(release, "cpu")(a)[0], Translator.from_pretrained(release, "cpu", "AtoB")(a)[0]
     )
-    ab = load_translator(release, "cpu", "AtoB")(b)
-    ba = load_translator(release, "cpu", "BtoA")(b)
+    ab = Translator.from_pretrained(release, "cpu", "AtoB")(b)
+    ba = Translator.from_pretrained(release, "cpu", "BtoA")(b)
     assert not np.array_equal(ab[0], ba[0]), "the two directions are different generators"
     assert "--direction BtoA" in (release / "README.md").read_text()
 
@@ -44,12 +45,12 @@ def test_release_round_trip_in_both_directions(cyclegan_run: Path, tmp_path: Pat
 def test_one_way_models_refuse_the_other_direction(tiny_run: Path, tmp_path: Path) -> None:
     """pix2pix learns one direction (tiny_run: BtoA); asking for the other is a one-line error everywhere."""
     with pytest.raises(CheckpointError, match="translates BtoA only"):
-        load_translator(tiny_run, "cpu", "AtoB")
-    release = export_release(tiny_run, tmp_path / "release")
+        Translator.from_pretrained(tiny_run, "cpu", "AtoB")
+    release = write_release(open_model(tiny_run), tmp_path / "release")
     assert "reverse" not in json.loads((release / "config.json").read_text())
     with pytest.raises(CheckpointError, match="translates BtoA only"):
         Translator.from_pretrained(release, "cpu", "AtoB")
-    assert load_translator(release, "cpu", "BtoA").pre.direction == "BtoA"
+    assert Translator.from_pretrained(release, "cpu", "BtoA").pre.direction == "BtoA"
 
 
 def test_full_ugatit_translates_any_size_by_resizing(tmp_path: Path) -> None:
@@ -57,7 +58,7 @@ def test_full_ugatit_translates_any_size_by_resizing(tmp_path: Path) -> None:
     data = write_unpaired(tmp_path / "data", {"train": (2, 2), "test": (1, 1)})
     cfg = tiny_unpaired_config(data, tmp_path / "runs", "ugatit_full", train={"max_steps": 1})
     run = Trainer(cfg).fit().run_dir
-    release = export_release(run, tmp_path / "release")
+    release = write_release(open_model(run), tmp_path / "release")
     assert json.loads((release / "config.json").read_text())["preprocessing"]["fixed_size"] == 32
     image = np.random.default_rng(0).integers(0, 256, (50, 70, 3), dtype=np.uint8)
     for direction in ("AtoB", "BtoA"):

@@ -10,9 +10,12 @@ import torch
 from torch import nn
 
 import i2i.inference.fast as fast
+from i2i.artifact.model import Generator
 from i2i.config import from_dict
 from i2i.inference.fast import optimize_for_device
-from i2i.inference.translator import Preprocessing, Translator, prepare_generator, translate_arrays
+from i2i.inference.pipeline import prepare_generator, translate_arrays
+from i2i.inference.preprocessing import Preprocessing
+from i2i.inference.translator import Translator
 from i2i.models import GeneratorConfig, list_generators
 
 CPU = torch.device("cpu")
@@ -177,7 +180,7 @@ def test_copies_and_translator() -> None:
 
     pre = Preprocessing(input_channels=3, output_channels=3, size_multiple=32, bn_inference="per_image")
     cfg = from_dict(GeneratorConfig, {"name": "unet_128", "num_downs": 5, "ngf": 8}, "generator")
-    translator = Translator(net, cfg, pre, device="cpu")
+    translator = Translator(Generator(cfg, net, pre), device="cpu")
     assert isinstance(translator.net, fast._NCHWOutput)
     images = [np.random.default_rng(i).integers(0, 256, (40, 50, 3), dtype=np.uint8) for i in range(2)]
     eager = translate_arrays(prepare_generator(net, "per_image"), images, pre, CPU)

@@ -8,14 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from i2i.export.release import load_translator
-from i2i.inference.translator import Preprocessing, Translator, run_generator
+from i2i.artifact.model import Generator
+from i2i.inference.pipeline import run_generator
+from i2i.inference.preprocessing import Preprocessing
+from i2i.inference.translator import Translator
 from i2i.models import create_generator
 
 
 @pytest.fixture
 def translator(tiny_run: Path) -> Translator:
-    return load_translator(tiny_run)
+    return Translator.from_pretrained(tiny_run)
 
 
 @pytest.mark.parametrize("size", [(32, 32), (37, 91), (200, 33), (1, 1), (64, 300)])
@@ -69,6 +71,7 @@ def test_grayscale_model(tmp_path: Path) -> None:
     from i2i.config import from_dict
     from i2i.models import GeneratorConfig
 
-    translator = Translator(net, from_dict(GeneratorConfig, {"name": "unet_128", "num_downs": 5, "ngf": 2}), cfg_pre)
+    gen_cfg = from_dict(GeneratorConfig, {"name": "unet_128", "num_downs": 5, "ngf": 2})
+    translator = Translator(Generator(gen_cfg, net, cfg_pre))
     (out,) = translator([np.zeros((20, 30, 1), dtype=np.uint8)])
     assert out.shape == (20, 30, 3)

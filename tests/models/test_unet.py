@@ -10,7 +10,7 @@ from torch import nn
 
 from i2i.config import from_dict
 from i2i.errors import ConfigError
-from i2i.inference.translator import prepare_generator
+from i2i.inference.pipeline import prepare_generator
 from i2i.models import GeneratorConfig, create_discriminator, create_generator
 from i2i.models.layers import batchnorm_as_instancenorm, conv_bias, init_weights, norm_layer
 from i2i.models.unet import UNetGenerator

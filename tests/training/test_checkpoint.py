@@ -10,9 +10,9 @@ import pytest
 import torch
 from helpers import tiny_config
 
-from i2i.data.io import atomic_write
+from i2i.atomic import atomic_write
 from i2i.errors import CheckpointError
-from i2i.training.checkpoint import load_state, resolve_checkpoint, save_state
+from i2i.training.checkpoint import best_or_last, load_state, save_state
 from i2i.training.trainer import Trainer
 
 
@@ -77,11 +77,11 @@ def test_truncated_and_foreign_files_give_one_line_errors(tmp_path: Path) -> Non
 def test_resolve_checkpoint_prefers_best(aligned_dataset: Path, tmp_path: Path) -> None:
     """A run folder resolves to best.pt when there is one, else last.pt; a wrong path is a clear error."""
     run = Trainer(tiny_config(aligned_dataset, tmp_path, "r")).fit().run_dir
-    assert resolve_checkpoint(run) == run / "checkpoints" / "best.pt"
+    assert best_or_last(run) == run / "checkpoints" / "best.pt"
     (run / "checkpoints" / "best.pt").unlink()
-    assert resolve_checkpoint(run) == run / "checkpoints" / "last.pt"
+    assert best_or_last(run) == run / "checkpoints" / "last.pt"
     with pytest.raises(CheckpointError, match="no such run folder"):
-        resolve_checkpoint(tmp_path / "nowhere")
+        best_or_last(tmp_path / "nowhere")
 
 
 def test_resume_with_another_architecture_names_the_difference(aligned_dataset: Path, tmp_path: Path) -> None:

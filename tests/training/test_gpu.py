@@ -9,7 +9,7 @@ import pytest
 import torch
 from helpers import tiny_config
 
-from i2i.export.release import load_translator
+from i2i.inference.translator import Translator
 from i2i.training.checkpoint import load_state
 from i2i.training.trainer import Trainer
 
@@ -34,8 +34,8 @@ def test_train_and_resume_on_cuda_exactly(aligned_dataset: Path, tmp_path: Path)
 def test_cuda_translation_matches_cpu(tiny_run: Path) -> None:
     """The same model gives (nearly) the same output on the GPU as on the CPU."""
     image = np.random.default_rng(0).integers(0, 256, (45, 70, 3), dtype=np.uint8)
-    cpu = load_translator(tiny_run, "cpu")([image])[0].astype(int)
-    gpu = load_translator(tiny_run, "cuda")([image])[0].astype(int)
+    cpu = Translator.from_pretrained(tiny_run, "cpu")([image])[0].astype(int)
+    gpu = Translator.from_pretrained(tiny_run, "cuda")([image])[0].astype(int)
     assert np.abs(cpu - gpu).max() <= 2
 
 

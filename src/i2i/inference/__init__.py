@@ -1,5 +1,5 @@
-"""Inference: the Translator that applies a released generator to images of any size."""
+"""Inference: running generators on images (``pipeline``), the user-facing ``Translator`` and file translation.
 
-from i2i.inference.translator import Preprocessing, Translator
-
-__all__ = ["Preprocessing", "Translator"]
+Nothing is imported here, so that the low modules (``preprocessing``, ``pipeline``) load without the ones that open
+model files; the public names are ``i2i.Translator`` and ``i2i.open_model``.
+"""

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from i2i.data.io import ImageReadError, is_image_file, read_image, write_image
 from i2i.errors import I2IError
+from i2i.imageio import ImageReadError, is_image_file, read_image, write_image
 from i2i.inference.translator import Translator
 
 log = logging.getLogger(__name__)

@@ -1,10 +1,14 @@
-"""Training state on disk: one dict per checkpoint, written atomically (temp file, fsync, rename), loaded
-without unpickling arbitrary objects.
+"""Training state on disk and the layout of a run folder.
 
-A checkpoint holds everything an exact resume needs: every network, optimizer and LR scheduler, the position in
-the data stream (epoch and batch within it), the RNG states, the best validation score and the resolved config.
-Files: ``checkpoints/last.pt`` (rewritten on a cadence), ``best.pt`` (best validation metric) and
-``step_XXXXXXX.pt`` (kept permanently on a cadence).
+A checkpoint is one dict, written atomically (temp file, fsync, rename) and loaded without unpickling arbitrary
+objects. It holds everything an exact resume needs: every network, optimizer and LR scheduler, the position in the
+data stream (epoch and batch within it), the RNG states, the best validation score and the resolved config.
+
+A run folder (``<out_dir>/<name>``) holds ``config.yaml``, ``train.log``, ``metrics.jsonl``, ``tensorboard/``,
+``samples/step_XXXXXXX.png`` and ``checkpoints/``: ``last.pt`` (rewritten on a cadence), ``best.pt`` (best
+validation metric, when one is named) and ``step_XXXXXXX.pt`` (kept permanently on a cadence). ``RunFolder`` names
+them all; the two resolvers say which checkpoint a path means: ``best_or_last`` for using a model, ``last_only``
+for resuming a run.
 """
 
 from __future__ import annotations
@@ -13,23 +17,101 @@ import io
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
-from i2i.config import from_dict
-from i2i.data.config import opposite
-from i2i.data.io import atomic_write
+from i2i.atomic import atomic_write
 from i2i.errors import CheckpointError
-from i2i.inference.translator import Preprocessing, load_weights
-from i2i.models.base import GeneratorConfig
-
-if TYPE_CHECKING:
-    from i2i.run_config import RunConfig
+from i2i.models.weights import load_weights
 
 STATE_FORMAT = "i2i-train-state"
 STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The files of one training run, by role."""
+
+    root: Path
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def last(self) -> Path:
+        return self.checkpoints / "last.pt"
+
+    @property
+    def best(self) -> Path:
+        return self.checkpoints / "best.pt"
+
+    def kept(self, step: int) -> Path:
+        """A permanent checkpoint of ``step`` (``train.keep_every``)."""
+        return self.checkpoints / f"step_{step:07d}.pt"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "train.log"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
+
+    def sample(self, step: int) -> Path:
+        return self.root / "samples" / f"step_{step:07d}.png"
+
+    def eval_dir(self, split: str) -> Path:
+        """Where ``i2i eval`` writes its report on ``split`` by default."""
+        return self.root / "eval" / split
+
+    @staticmethod
+    def of(path: str | Path) -> RunFolder | None:
+        """The run folder a path belongs to: itself when it holds ``checkpoints/``, a checkpoint file's run."""
+        path = Path(path)
+        if path.is_file():
+            return RunFolder(path.parent.parent) if path.parent.name == "checkpoints" else None
+        return RunFolder(path) if (path / "checkpoints").is_dir() else None
+
+
+def best_or_last(path: str | Path) -> Path:
+    """The checkpoint a model path means: a checkpoint file itself, else a run folder's best.pt, else its last.pt."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    run = RunFolder(path)
+    for candidate in (run.best, run.last):
+        if candidate.is_file():
+            return candidate
+    if path.is_dir():
+        raise CheckpointError(f"{path}: no checkpoints/best.pt or checkpoints/last.pt in this folder")
+    raise CheckpointError(f"{path}: no such run folder or checkpoint file")
+
+
+def last_only(run_dir: Path, resume: str | None) -> Path | None:
+    """The checkpoint ``--resume`` means: ``auto`` → the run's last.pt if there is one (else a fresh start); a
+    path → that checkpoint file, or a run folder's last.pt."""
+    if resume is None:
+        return None
+    if resume == "auto":
+        last = RunFolder(run_dir).last
+        return last if last.is_file() else None
+    path = Path(resume)
+    if path.is_dir():
+        path = RunFolder(path).last
+    if not path.is_file():
+        raise CheckpointError(f"--resume {resume}: no checkpoint at {path}")
+    return path
 
 
 def save_state(path: str | Path, state: dict[str, Any]) -> None:
@@ -58,19 +140,6 @@ def load_state(path: str | Path) -> dict[str, Any]:
     return state
 
 
-def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint file, or the best (else last) checkpoint of a run folder."""
-    path = Path(path)
-    if path.is_file():
-        return path
-    for candidate in (path / "checkpoints" / "best.pt", path / "checkpoints" / "last.pt"):
-        if candidate.is_file():
-            return candidate
-    if path.is_dir():
-        raise CheckpointError(f"{path}: no checkpoints/best.pt or checkpoints/last.pt in this folder")
-    raise CheckpointError(f"{path}: no such run folder or checkpoint file")
-
-
 # Config keys that decide the shapes of the networks; a checkpoint only fits a config that agrees on all of them.
 _ARCH_KEYS = (("data", "input_channels"), ("data", "output_channels"), ("method", "name"))
 _ARCH_SECTIONS = ("generator", "discriminator")
@@ -93,60 +162,15 @@ def architecture_differences(saved: dict[str, Any], current: dict[str, Any]) -> 
     return diffs
 
 
+def network_state(state: dict[str, Any], name: str, source: str) -> dict[str, torch.Tensor]:
+    """The saved weights of network ``name``; a checkpoint without them is a one-line CheckpointError."""
+    saved = state.get("networks", {})
+    if name not in saved:
+        raise CheckpointError(f"{source}: has no weights for network '{name}' (has: {', '.join(saved)})")
+    return saved[name]
+
+
 def load_networks(networks: dict[str, nn.Module], state: dict[str, Any], source: str) -> None:
     """Loads every network's weights; a missing network or a mismatch is a one-line CheckpointError."""
-    saved = state.get("networks", {})
     for name, net in networks.items():
-        if name not in saved:
-            raise CheckpointError(f"{source}: has no weights for network '{name}' (has: {', '.join(saved)})")
-        load_weights(net, saved[name], f"{source} [{name}]", name)
-
-
-@dataclass
-class CheckpointGenerator:
-    """The translation generator of a training checkpoint, rebuilt with its weights and preprocessing."""
-
-    config: GeneratorConfig
-    network: nn.Module
-    preprocessing: Preprocessing
-    run_config: RunConfig
-    step: int
-
-
-def generators_from_checkpoint(path: str | Path) -> dict[str, CheckpointGenerator]:
-    """Rebuilds the method of a training checkpoint once; its generators by direction ("AtoB"/"BtoA").
-
-    The trained direction comes first; methods that learn both directions (CycleGAN, U-GAT-IT) add the other.
-    """
-    from i2i.run_config import RunConfig
-
-    state = load_state(path)
-    cfg = from_dict(RunConfig, state["config"])
-    method = cfg.method.build(cfg.data)
-    load_networks(method.networks(), state, str(path))
-    step = int(state["progress"]["step"])
-    gen_cfg, net = method.translation()
-    out = {cfg.data.direction: CheckpointGenerator(gen_cfg, net, cfg.preprocessing(gen_cfg), cfg, step)}
-    if method.reversible:
-        gen_cfg, net = method.reverse_translation()
-        other = opposite(cfg.data.direction)
-        out[other] = CheckpointGenerator(gen_cfg, net, cfg.preprocessing(gen_cfg, reverse=True), cfg, step)
-    return out
-
-
-def generator_from_checkpoint(path: str | Path, direction: str | None = None) -> CheckpointGenerator:
-    """The generator of one direction of a training checkpoint (default: the direction it was trained in).
-
-    The other direction exists only for methods that learn both (CycleGAN, U-GAT-IT).
-    """
-    generators = generators_from_checkpoint(path)
-    trained = next(iter(generators))
-    if direction is None:
-        return generators[trained]
-    if direction not in generators:
-        method = generators[trained].run_config.method.name
-        raise CheckpointError(
-            f"{path}: this {method} model translates {trained} only; --direction {direction} "
-            "needs a method that learns both directions (cyclegan, ugatit)"
-        )
-    return generators[direction]
+        load_weights(net, network_state(state, name, source), f"{source} [{name}]", name)

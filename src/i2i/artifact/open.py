@@ -1,0 +1,25 @@
+"""``open_model``: the one way any model path becomes a model (release folder, run folder or checkpoint file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from i2i.artifact.from_checkpoint import model_from_checkpoint
+from i2i.artifact.model import Model
+from i2i.artifact.release import is_release, read_release
+from i2i.errors import CheckpointError
+from i2i.training.checkpoint import best_or_last
+
+
+def open_model(path: str | Path) -> Model:
+    """Opens a release folder, a run folder (its best.pt, else last.pt) or a training checkpoint file.
+
+    Used by ``i2i translate``, ``i2i eval``, ``i2i export`` and ``Translator.from_pretrained``; the generators are
+    on the CPU in training mode as built, and ``Translator`` prepares them for inference.
+    """
+    path = Path(path)
+    if is_release(path):
+        return read_release(path)
+    if path.is_dir() and not (path / "checkpoints").is_dir():
+        raise CheckpointError(f"{path}: not a release folder (no config.json) nor a run folder (no checkpoints/)")
+    return model_from_checkpoint(best_or_last(path))

@@ -1,0 +1,47 @@
+"""How pixels are prepared for a generator and read back from it: part of every release's ``config.json``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from i2i.direction import opposite
+from i2i.models.base import GeneratorConfig
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """The inference contract of one generator (one direction of a model)."""
+
+    input_channels: int
+    output_channels: int
+    direction: str = "AtoB"
+    normalize: tuple[float, float] = (-1.0, 1.0)  # uint8 0..255 maps linearly onto this range
+    size_multiple: int = 1
+    infer_size: int | None = None
+    resize_mode: str = "bicubic"
+    bn_inference: str = "running"  # per_image | running
+    fixed_size: int | None = None  # generators built for one square size: inputs are resized to it and back
+
+    def reversed(self) -> Preprocessing:
+        """The preprocessing of a generator that maps the other way (channels and direction swapped)."""
+        return replace(
+            self,
+            input_channels=self.output_channels,
+            output_channels=self.input_channels,
+            direction=opposite(self.direction),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data, as a release stores it."""
+        data = asdict(self)
+        data["normalize"] = list(self.normalize)
+        return data
+
+
+def resolve_bn_inference(gen_cfg: GeneratorConfig, train_batch_size: int) -> str:
+    """Turns a generator's ``bn_inference`` setting ('auto' included) into 'per_image' or 'running'."""
+    mode = getattr(gen_cfg, "bn_inference", "running")
+    if mode == "auto":
+        return "per_image" if train_batch_size == 1 else "running"
+    return mode
