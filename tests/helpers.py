@@ -65,6 +65,7 @@ TINY = {
         "sample_every": "1 epoch",
         "val_every": "1 epoch",
         "checkpoint_every": "1 epoch",
+        "best_metric": "psnr",
         "progress": False,
         "device": "cpu",
     },
@@ -185,3 +186,60 @@ def relative_difference(a: dict, b: dict) -> float:
     num = sum(float((a[k].float() - b[k].float()).norm()) ** 2 for k in a if a[k].is_floating_point())
     den = sum(float(a[k].float().norm()) ** 2 for k in a if a[k].is_floating_point())
     return (num / den) ** 0.5
+
+
+# --- small versions of registered components, for the contract tests ----------------------------------------------
+
+SMALL_WIDTHS = {"ngf": 4, "ndf": 4, "n_blocks": 1}
+
+
+def shrink(cfg, size: int):
+    """A registered network config made small enough for CPU tests at ``size`` pixels, keeping its architecture:
+    narrower (ngf/ndf 4, one block), a full-map generator built for ``size``, U-Nets and discriminators no deeper
+    than ``size`` allows."""
+    import dataclasses
+
+    changes = {k: v for k, v in SMALL_WIDTHS.items() if hasattr(cfg, k) and getattr(cfg, k) > v}
+    if hasattr(cfg, "img_size"):
+        changes["img_size"] = size
+    if hasattr(cfg, "num_downs"):
+        changes["num_downs"] = min(cfg.num_downs, max(5, size.bit_length() - 1))
+    cfg = dataclasses.replace(cfg, **changes)
+    while getattr(cfg, "min_size", 0) > size:
+        cfg = dataclasses.replace(cfg, n_layers=cfg.n_layers - 1)
+    return cfg
+
+
+def write_dataset(kind: str, root: Path, size: int = 64) -> Path:
+    """A small dataset of data kind ``kind`` with train and validation splits (every registered kind has one)."""
+    if kind == "paired":
+        return write_aligned(root, {"train": 4, "val": 2}, size=size)
+    if kind == "unpaired":
+        counts = {"train": (3, 4), "val": (2, 3)}  # the domains differ in size on purpose
+        return write_unpaired(root, counts, size=size)
+    raise KeyError(f"no test dataset for data kind '{kind}': add one to tests/helpers.py write_dataset")
+
+
+def contract_config(method: str, root: Path, out_dir: Path, name: str = "run", size: int = 64, **sections):
+    """The registered method ``method`` with its default networks shrunk (``shrink``), on ``size``-pixel crops."""
+    import dataclasses
+
+    from i2i.config import from_dict, merge
+    from i2i.methods import MethodConfig
+
+    method_cfg = from_dict(MethodConfig, {"name": method}, "method")
+    method_cfg = dataclasses.replace(
+        method_cfg,
+        **{
+            f.name: shrink(getattr(method_cfg, f.name), size)
+            for f in dataclasses.fields(method_cfg)
+            if dataclasses.is_dataclass(getattr(method_cfg, f.name))
+        },
+    )
+    raw = merge(
+        TINY,
+        {"name": name, "out_dir": str(out_dir), "data": {"root": str(root), "load_size": size + 4, "crop_size": size}},
+    )
+    raw["method"] = method_cfg
+    raw = merge(raw, {"train": {"best_metric": None, "deterministic": True}})
+    return load_config(None, merge(raw, sections))

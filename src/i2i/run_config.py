@@ -9,10 +9,11 @@ from typing import Any
 
 import i2i.methods  # noqa: F401  (registers methods and, through them, networks)
 from i2i.config import from_dict, merge, opt, parse_overrides, read_yaml
+from i2i.data import DATA_KINDS
 from i2i.data.config import DataConfig
-from i2i.errors import ConfigError
-from i2i.inference.translator import Preprocessing, resolve_bn_inference
-from i2i.methods.base import MethodConfig
+from i2i.errors import ConfigError, did_you_mean
+from i2i.inference.preprocessing import Preprocessing, resolve_bn_inference
+from i2i.methods.base import GeneratorSlot, MethodConfig
 from i2i.models.base import GeneratorConfig
 from i2i.training.config import TrainConfig
 
@@ -38,27 +39,40 @@ class RunConfig:
                 f"{generator.name}; use a crop of {max(multiple, self.data.crop_size // multiple * multiple)} "
                 "or a generator with fewer levels (e.g. unet_128 for 128-pixel crops)"
             )
+        if self.method.data_kind not in DATA_KINDS:
+            raise ConfigError(f"method.name: {self.method.name} reads data of kind '{self.method.data_kind}', unknown")
+        best = self.train.best_metric
+        if best is not None:
+            valid = self.method.validation_metrics(self.data)
+            if best not in valid:
+                raise ConfigError(
+                    f"train.best_metric: {self.method.name} does not report {best!r}{did_you_mean(best, valid)}; "
+                    f"valid: {', '.join(sorted(valid))}, or null to keep the final weights"
+                )
 
     @property
     def run_dir(self) -> Path:
         return Path(self.out_dir) / self.name
 
-    def preprocessing(self, generator: GeneratorConfig, reverse: bool = False) -> Preprocessing:
-        """How images are prepared for ``generator`` at validation, evaluation and translation time.
+    def generator_slots(self) -> list[GeneratorSlot]:
+        """The method's translating generators for this data, the trained direction first."""
+        return self.method.generator_slots(self.data)
 
-        ``reverse``: for the generator of the reverse mapping (output domain → input domain) of unpaired methods.
-        """
+    def preprocessing(self, slot: GeneratorSlot | None = None) -> Preprocessing:
+        """How images are prepared for a generator of this run (default: the trained direction's) at validation,
+        evaluation and translation time; a ``reverse`` slot gets the swapped channels and direction."""
+        slot = slot or self.generator_slots()[0]
         pre = Preprocessing(
             input_channels=self.data.input_channels,
             output_channels=self.data.output_channels,
             direction=self.data.direction,
-            size_multiple=generator.size_multiple,
+            size_multiple=slot.config.size_multiple,
             infer_size=self.data.infer_size,
             resize_mode=self.data.resize_mode,
-            bn_inference=resolve_bn_inference(generator, self.train.batch_size),
-            fixed_size=generator.fixed_size,
+            bn_inference=resolve_bn_inference(slot.config, self.train.batch_size),
+            fixed_size=slot.config.fixed_size,
         )
-        return pre.reversed() if reverse else pre
+        return pre.reversed() if slot.reverse else pre
 
 
 def build_raw(path: str | Path | None = None, overrides: Sequence[str] | dict[str, Any] = ()) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from i2i.data.config import DataConfig
 from i2i.errors import ConfigError
 from i2i.methods import METHODS, Method, OptimizerSpec, StepOutput
 from i2i.methods.base import set_requires_grad
@@ -249,10 +250,11 @@ def test_other_gan_modes_train(mode: str) -> None:
     assert all(torch.isfinite(v) for v in out.losses.values())
 
 
-def test_translation() -> None:
-    """translation() hands over the generator's config and the generator module itself."""
+def test_generator_slot_is_the_generator_network() -> None:
+    """The one translating generator: its network name, architecture and channels as the method builds it."""
     method = build()
-    cfg, net = method.translation()
-    assert cfg is method.config.generator
-    assert net is method.gen
-    assert cfg.name == "unet_128" and cfg.num_downs == 5
+    data = DataConfig(input_channels=1, output_channels=3)
+    (slot,) = method.config.generator_slots(data)
+    assert slot.network == "generator" and method.networks()[slot.network] is method.gen
+    assert slot.config is method.config.generator and (slot.in_channels, slot.out_channels) == (1, 3)
+    assert not slot.reverse

@@ -12,11 +12,9 @@ from PIL import Image
 
 from i2i.errors import ConfigError
 from i2i.methods.base import StepOutput
-from i2i.training.checkpoint import load_state
 from i2i.training.engine import TrainEngine
 from i2i.training.trainer import Trainer
 
-METHODS = ["cyclegan", "ugatit", "ugatit_full"]
 CPU = torch.device("cpu")
 
 
@@ -26,21 +24,18 @@ def _batch(cfg, seed: int = 0) -> dict[str, torch.Tensor]:
     return {k: torch.rand(2, 3, size, size, generator=g) * 2 - 1 for k in ("a", "b")}
 
 
-@pytest.mark.parametrize("method", METHODS)
-def test_one_step_updates_every_network(unpaired_dataset: Path, tmp_path: Path, method: str) -> None:
-    cfg = tiny_unpaired_config(unpaired_dataset, tmp_path, method)
-    torch.manual_seed(0)
-    engine = TrainEngine(cfg, CPU)
-    before = {name: [p.detach().clone() for p in net.parameters()] for name, net in engine.method.networks().items()}
-    losses = engine.train_step(_batch(cfg))
-    assert losses and all(torch.isfinite(v) and v.dim() == 0 for v in losses.values()), losses
-    for name, net in engine.method.networks().items():
-        changed = [not torch.equal(a, b) for a, b in zip(before[name], net.parameters(), strict=True)]
-        assert all(changed), f"{name}: {changed.count(False)} parameter tensors did not change"
-    gen = engine.method.translation()[1]
-    with torch.no_grad():
-        out = gen(_batch(cfg, 1)["a"])
-    assert out.shape == (2, 3, 32, 32) and out.abs().max() <= 1
+@pytest.mark.parametrize("method", ["cyclegan", "ugatit"])
+def test_generator_slots_are_both_generators(unpaired_dataset: Path, tmp_path: Path, method: str) -> None:
+    """Two-way methods ship A → B first, then B → A with the channels swapped."""
+    other = {"data": {"output_channels": 1}, "method": {"lambda_identity": 0}} if method == "cyclegan" else {}
+    cfg = tiny_unpaired_config(unpaired_dataset, tmp_path, method, **other)
+    built = cfg.method.build(cfg.data)
+    forward, back = cfg.generator_slots()
+    assert built.networks()[forward.network] is built.gen_ab and built.networks()[back.network] is built.gen_ba
+    assert (forward.in_channels, forward.out_channels) == (cfg.data.input_channels, cfg.data.output_channels)
+    assert (back.in_channels, back.out_channels) == (cfg.data.output_channels, cfg.data.input_channels)
+    assert back.reverse and not forward.reverse
+    assert cfg.preprocessing(back) == cfg.preprocessing(forward).reversed()
 
 
 def test_ugatit_clips_rho_after_the_generator_update(unpaired_dataset: Path, tmp_path: Path) -> None:
@@ -66,32 +61,11 @@ def test_cyclegan_uses_its_pools(unpaired_dataset: Path, tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("method", ["cyclegan", "ugatit"])
-def test_resume_mid_epoch_is_bit_exact(unpaired_dataset: Path, tmp_path: Path, method: str) -> None:
-    """7 steps straight == 3 steps, then a resume from that checkpoint; pools and learning rates included."""
-    sections = {
-        "train": {"n_epochs": 1, "n_epochs_decay": 1, "max_steps": 7, "keep_every": "3 steps", "deterministic": True}
-    }
-    straight = Trainer(tiny_unpaired_config(unpaired_dataset, tmp_path, method, "straight", **sections)).fit()
-    middle = straight.run_dir / "checkpoints" / "step_0000003.pt"
-    resumed_cfg = tiny_unpaired_config(unpaired_dataset, tmp_path, method, "resumed", **sections)
-    resumed = Trainer(resumed_cfg, resume=str(middle)).fit()
-    a, b = (load_state(r.run_dir / "checkpoints" / "last.pt") for r in (straight, resumed))
-    assert a["progress"] == b["progress"] and a["progress"]["step"] == 7
-    for name in a["networks"]:
-        for key, tensor in a["networks"][name].items():
-            assert torch.equal(tensor, b["networks"][name][key]), f"{name}.{key} differs"
-    assert a["method_state"].keys() == b["method_state"].keys()
-    for key in a["method_state"]:
-        assert torch.equal(a["method_state"][key], b["method_state"][key]), key
-    if method == "cyclegan":
-        assert set(a["method_state"]) == {"pool_a.images", "pool_a.filled", "pool_b.images", "pool_b.filled"}
-    assert a["schedulers"] == b["schedulers"]
-
-
-@pytest.mark.parametrize("method", ["cyclegan", "ugatit"])
 def test_validation_and_sample_grid(unpaired_dataset: Path, tmp_path: Path, method: str) -> None:
     result = Trainer(tiny_unpaired_config(unpaired_dataset, tmp_path, method, train={"max_steps": 2})).fit()
-    expected = {"cycle_psnr", "cycle_ssim", "cycle_psnr_a", "cycle_psnr_b", "cycle_ssim_a", "cycle_ssim_b", "idt_l1"}
+    expected = {"cycle_psnr", "cycle_ssim", "idt_l1"} | {
+        f"{m}_{d}" for m in ("cycle_psnr", "cycle_ssim", "idt_l1") for d in "ab"
+    }
     assert set(result.val_metrics) == expected
     assert 0 < result.val_metrics["cycle_psnr"] < 60 and 0 <= result.val_metrics["idt_l1"] <= 2
     assert result.best_checkpoint is not None  # best_metric cycle_psnr

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import csv
-import html
-import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from i2i.data.config import DataConfig
-from i2i.data.datasets import PairRecord, list_pairs, load_pair
-from i2i.data.io import ImageReadError, write_image
-from i2i.data.processing import resize_image
-from i2i.evaluation.metrics import image_metrics
+from i2i.data.paired import PairRecord, list_pairs, load_pair
+from i2i.evaluation.metrics import PAIRED_METRICS, PairedScores
+from i2i.evaluation.report import ReportRow, unique_name, write_report
 from i2i.evaluation.visuals import sample_grid
+from i2i.imageio import ImageReadError, resize_image, write_image
 from i2i.inference.translator import Translator
 
 log = logging.getLogger(__name__)
-
-METRICS = ("psnr", "ssim", "l1")
 
 
 @dataclass
@@ -54,8 +49,9 @@ def evaluate(
 ) -> EvalSummary:
     """Translates every pair of ``root``'s ``split``, scores output against target and writes the report.
 
-    Metrics are computed at the target's own size on uint8 images (see ``i2i.evaluation.metrics``). The first
-    ``grid_rows`` results are also laid out as input | output | target rows in ``grid.png``.
+    Metrics are computed at the target's own size on uint8 images, as validation computes them
+    (``i2i.evaluation.metrics.PairedScores``). The first ``grid_rows`` results are also laid out as
+    input | output | target rows in ``grid.png``.
     """
     pre = translator.pre
     data = DataConfig(
@@ -69,7 +65,8 @@ def evaluate(
     skipped = [str(p) for p in report.problems]
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
-    rows: list[dict[str, object]] = []
+    scores = PairedScores()
+    rows: list[ReportRow] = []
     stems: set[str] = set()
     grid: list[list[np.ndarray]] = []
     for start in range(0, len(report.records), batch_size):
@@ -87,69 +84,28 @@ def evaluate(
             if output.shape != target.shape:  # input and target of different sizes: compare at the target's
                 output = resize_image(output, target.shape[:2])
             try:
-                metrics = image_metrics(output, target)
+                metrics = scores.add(output, target)
             except ValueError as exc:  # e.g. smaller than SSIM's 7x7 window
                 skipped.append(f"{record.path_a}: {exc}")
                 log.warning("skipped %s: %s", record.path_a, exc)
                 continue
             stem = unique_name(record.name, stems)
+            images = {}
             for kind, image in (("input", source), ("output", output), ("target", target)):
-                write_image(out_dir / "images" / f"{stem}_{kind}.png", image)
-            rows.append({"name": stem, **metrics})
+                images[kind] = f"images/{stem}_{kind}.png"
+                write_image(out_dir / images[kind], image)
+            rows.append(ReportRow(stem, images, metrics))
             if len(grid) < grid_rows:
                 grid.append([source, output, target])
     if not rows:
         raise ImageReadError(root, f"no readable pairs in split '{split}'")
-    means = {k: sum(float(r[k]) for r in rows) / len(rows) for k in METRICS}
+    means = scores.means()
     summary = EvalSummary(
         len(rows), means["psnr"], means["ssim"], means["l1"], str(root), split, data.direction, model_name, skipped
     )
-    _write_csv(out_dir / "metrics.csv", rows)
     if grid:
         write_image(out_dir / "grid.png", sample_grid(grid, height=min(256, max(r[2].shape[0] for r in grid))))
-    (out_dir / "summary.json").write_text(json.dumps(vars(summary), indent=2) + "\n", encoding="utf-8")
-    _write_html(out_dir / "index.html", summary, rows)
+    title = f"{model_name or 'model'} on {root} [{split}]"
+    lines = [f"{summary.line()}; direction {summary.direction}", *(f"skipped: {s}" for s in skipped)]
+    write_report(out_dir, title, lines, rows, asdict(summary), list(PAIRED_METRICS))
     return summary
-
-
-def unique_name(stem: str, taken: set[str]) -> str:
-    """``stem``, or ``stem_2``, ``stem_3``… when another file of the split already gave that name; records it."""
-    name, i = stem, 1
-    while name in taken:
-        i += 1
-        name = f"{stem}_{i}"
-    taken.add(name)
-    return name
-
-
-def _write_csv(path: Path, rows: list[dict[str, object]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=["name", *METRICS])
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
-
-
-def _write_html(path: Path, summary: EvalSummary, rows: list[dict[str, object]]) -> None:
-    esc = html.escape
-    head = (
-        f"<h1>{esc(summary.model or 'model')} on {esc(summary.data)} [{esc(summary.split)}]</h1>"
-        f"<p>{esc(summary.line())}; direction {esc(summary.direction)}</p>"
-    )
-    if summary.skipped:
-        head += "<p>Skipped:</p><ul>" + "".join(f"<li>{esc(s)}</li>" for s in summary.skipped) + "</ul>"
-    body = []
-    for r in rows:
-        name = esc(str(r["name"]))
-        cells = "".join(f'<td><img src="images/{name}_{k}.png" alt="{k}"></td>' for k in ("input", "output", "target"))
-        scores = f"PSNR {float(r['psnr']):.2f}<br>SSIM {float(r['ssim']):.4f}<br>L1 {float(r['l1']):.4f}"
-        body.append(f"<tr><th>{name}</th>{cells}<td>{scores}</td></tr>")
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>i2i eval: {esc(summary.split)}</title>
-<style>body{{font-family:sans-serif}} img{{max-width:256px;height:auto}} td,th{{padding:4px;vertical-align:top}}</style>
-</head><body>{head}
-<table><tr><th>name</th><th>input</th><th>output</th><th>target</th><th>metrics</th></tr>
-{chr(10).join(body)}
-</table></body></html>
-"""
-    path.write_text(page, encoding="utf-8")

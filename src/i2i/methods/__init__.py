@@ -1,6 +1,24 @@
 """Training methods: networks plus objective, one file per method, registered by name."""
 
 from i2i.methods import cyclegan, pix2pix, ugatit  # noqa: F401  (registers the methods)
-from i2i.methods.base import METHODS, Method, MethodConfig, OptimizerSpec, StepContext, StepOutput
+from i2i.methods.base import (
+    METHODS,
+    GeneratorSlot,
+    Method,
+    MethodConfig,
+    OptimizerSpec,
+    StepContext,
+    StepOutput,
+    Validation,
+)
 
-__all__ = ["METHODS", "Method", "MethodConfig", "OptimizerSpec", "StepContext", "StepOutput"]
+__all__ = [
+    "METHODS",
+    "GeneratorSlot",
+    "Method",
+    "MethodConfig",
+    "OptimizerSpec",
+    "StepContext",
+    "StepOutput",
+    "Validation",
+]

@@ -9,7 +9,7 @@ wrappers without the method knowing.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
@@ -19,7 +19,9 @@ from torch import nn
 
 from i2i.config import Variant
 from i2i.data.config import DataConfig
-from i2i.inference.translator import Preprocessing
+from i2i.data.kinds import Example
+from i2i.evaluation.metrics import Goal
+from i2i.inference.preprocessing import Preprocessing
 from i2i.models.base import GeneratorConfig
 from i2i.registry import Registry
 
@@ -28,15 +30,39 @@ METHODS: Registry[type[Variant]] = Registry("method")
 Batch = dict[str, torch.Tensor | list[str]]
 
 
+@dataclass(frozen=True)
+class GeneratorSlot:
+    """A generator of a method that translates, as a release ships it: its network's name in ``Method.networks()``
+    (and in checkpoints), its architecture and channels, and whether it maps the output domain back to the input
+    domain (the second generator of two-way methods)."""
+
+    network: str
+    config: GeneratorConfig
+    in_channels: int
+    out_channels: int
+    reverse: bool = False
+
+    def build(self) -> nn.Module:
+        return self.config.build(self.in_channels, self.out_channels)
+
+
 @dataclass
 class MethodConfig(Variant):
     """A training method's objective and networks; ``build`` makes the method for a dataset's channel counts."""
 
     registry: ClassVar[Registry[type[Variant]]] = METHODS
     default_name: ClassVar[str] = "pix2pix"
-    data_kind: ClassVar[str] = "paired"  # which i2i.data.datasets.DATA_KINDS entry feeds this method
+    data_kind: ClassVar[str] = "paired"  # which i2i.data.DATA_KINDS entry feeds this method
 
     def build(self, data: DataConfig) -> Method:
+        raise NotImplementedError
+
+    def generator_slots(self, data: DataConfig) -> list[GeneratorSlot]:
+        """The generators that translate, the one of the trained direction first (see ``GeneratorSlot``)."""
+        raise NotImplementedError
+
+    def validation_metrics(self, data: DataConfig) -> dict[str, Goal]:
+        """Every metric the method's validation reports, and whether higher ("max") or lower ("min") is better."""
         raise NotImplementedError
 
 
@@ -57,16 +83,15 @@ class StepOutput:
     losses: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
-@dataclass
-class ValidationResult:
-    """One validation example scored: metrics by name, and one row of images for the sample grid."""
+class Validation(Protocol):
+    """One validation round of a method: scores examples one by one and reports the means of its metrics."""
 
-    metrics: dict[str, float]
-    row: list[np.ndarray]
+    def score(self, example: Example) -> list[np.ndarray]:
+        """Scores one example and returns its sample-grid row; raises ValueError (scoring nothing) when a metric
+        is undefined for it (e.g. an image smaller than SSIM's window)."""
 
-
-# Scores one validation example (uint8 arrays from the data kind's ``load_example``).
-Validator = Callable[[dict[str, np.ndarray]], ValidationResult]
+    def metrics(self) -> dict[str, float]:
+        """The means so far, by the names of ``MethodConfig.validation_metrics`` (empty before any example)."""
 
 
 class StepContext(Protocol):
@@ -75,15 +100,13 @@ class StepContext(Protocol):
 
 
 class Method(nn.Module):
-    """Base class of training methods. Subclasses set ``config`` and implement the five methods below."""
+    """Base class of training methods. Subclasses set ``config`` and implement the methods below."""
 
     config: MethodConfig
     sample_tag: ClassVar[str] = "samples"  # TensorBoard tag of the sample grids (names the grid's columns)
     # True when ``training_step`` makes no host-side decision (Python random draws, ``.item()``, data-dependent
     # branches): the whole step can then be captured once as a CUDA graph and replayed.
     graph_safe: ClassVar[bool] = False
-    # True when the method also learns the reverse mapping (output → input domain), which a release then ships too.
-    reversible: ClassVar[bool] = False
 
     def networks(self) -> dict[str, nn.Module]:
         """Every network with trainable state, by a stable name used in checkpoints."""
@@ -95,14 +118,6 @@ class Method(nn.Module):
     def training_step(self, batch: Batch, ctx: StepContext) -> StepOutput:
         raise NotImplementedError
 
-    def translation(self) -> tuple[GeneratorConfig, nn.Module]:
-        """The generator that maps the input domain to the output domain (what a release ships)."""
-        raise NotImplementedError
-
-    def reverse_translation(self) -> tuple[GeneratorConfig, nn.Module]:
-        """The generator of the reverse mapping (output domain → input domain), for ``reversible`` methods."""
-        raise NotImplementedError(f"{type(self).__name__} learns one direction only")
-
     def training_state(self) -> dict[str, torch.Tensor]:
         """State besides network weights and optimizers that an exact resume needs (e.g. image pools)."""
         return {}
@@ -110,11 +125,9 @@ class Method(nn.Module):
     def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
         """Restores what ``training_state`` returned (an empty dict: a fresh start)."""
 
-    def validator(self, pre: Preprocessing, device: torch.device) -> Validator:
-        """A function that scores one validation example with the current weights, as inference would run them.
-
-        Called once per validation round, so it can prepare inference copies of the networks up front.
-        """
+    def validator(self, pre: Preprocessing, device: torch.device) -> Validation:
+        """A validation round with the current weights, run as inference would run them (``pre`` is the trained
+        direction's preprocessing). Called once per round, so it can prepare inference copies of the networks."""
         raise NotImplementedError
 
 

@@ -19,23 +19,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import i2i.models.resnet  # noqa: F401  (registers the ResNet generators)
 from i2i.config import from_dict, opt
-from i2i.data import unpaired  # noqa: F401  (registers the unpaired data kind)
 from i2i.data.config import DataConfig
 from i2i.errors import ConfigError
 from i2i.losses.adversarial import GANLoss, GANMode
-from i2i.methods.base import METHODS, Batch, MethodConfig, OptimizerSpec, StepContext, StepOutput, frozen
+from i2i.methods.base import METHODS, Batch, OptimizerSpec, StepContext, StepOutput, frozen
 from i2i.methods.image_pool import ImagePool
-from i2i.methods.unpaired import UnpairedMethod
+from i2i.methods.unpaired import UnpairedMethod, UnpairedMethodConfig
 from i2i.models.base import DiscriminatorConfig, GeneratorConfig
 from i2i.models.discriminators import PatchGANConfig
 
 
 @METHODS.register("cyclegan")
 @dataclass
-class CycleGANConfig(MethodConfig):
-    data_kind: ClassVar[str] = "unpaired"
+class CycleGANConfig(UnpairedMethodConfig):
     name: str = opt("cyclegan", "training method (cyclegan)")
     generator: GeneratorConfig = opt(
         help="generator network, one per direction",

@@ -19,20 +19,21 @@ from torch import nn
 
 from i2i.config import opt
 from i2i.data.config import DataConfig
+from i2i.data.kinds import Example
 from i2i.errors import ConfigError
-from i2i.evaluation.metrics import image_metrics
-from i2i.inference.translator import Preprocessing, prepare_generator, translate_arrays
+from i2i.evaluation.metrics import PAIRED_METRICS, Goal, PairedScores
+from i2i.inference.pipeline import prepare_generator, translate_arrays
+from i2i.inference.preprocessing import Preprocessing
 from i2i.losses.adversarial import GANLoss, GANMode
 from i2i.methods.base import (
     METHODS,
     Batch,
+    GeneratorSlot,
     Method,
     MethodConfig,
     OptimizerSpec,
     StepContext,
     StepOutput,
-    ValidationResult,
-    Validator,
     frozen,
     set_requires_grad,
 )
@@ -61,6 +62,12 @@ class Pix2PixConfig(MethodConfig):
 
     def build(self, data: DataConfig) -> Pix2Pix:
         return Pix2Pix(self, data.input_channels, data.output_channels)
+
+    def generator_slots(self, data: DataConfig) -> list[GeneratorSlot]:
+        return [GeneratorSlot("generator", self.generator, data.input_channels, data.output_channels)]
+
+    def validation_metrics(self, data: DataConfig) -> dict[str, Goal]:
+        return dict(PAIRED_METRICS)
 
 
 class Pix2Pix(Method):
@@ -104,15 +111,22 @@ class Pix2Pix(Method):
         losses = {"g_gan": g_gan, "g_l1": g_l1, "d_real": d_real, "d_fake": d_fake}
         return StepOutput({k: v.detach() for k, v in losses.items()})
 
-    def translation(self) -> tuple[GeneratorConfig, nn.Module]:
-        return self.config.generator, self.gen
+    def validator(self, pre: Preprocessing, device: torch.device) -> PairedValidation:
+        return PairedValidation(prepare_generator(self.gen, pre.bn_inference), pre, device)
 
-    def validator(self, pre: Preprocessing, device: torch.device) -> Validator:
-        """Translates the input and scores it against the target (PSNR, SSIM, L1) at the target's native size."""
-        net = prepare_generator(self.gen, pre.bn_inference)
 
-        def score(example: dict[str, np.ndarray]) -> ValidationResult:
-            (output,) = translate_arrays(net, [example["a"]], pre, device)
-            return ValidationResult(image_metrics(output, example["b"]), [example["a"], output, example["b"]])
+class PairedValidation:
+    """Translates each input and scores it against its target at the target's native size (``PairedScores``);
+    rows read input | output | target."""
 
-        return score
+    def __init__(self, net: nn.Module, pre: Preprocessing, device: torch.device) -> None:
+        self.net, self.pre, self.device = net, pre, device
+        self.scores = PairedScores()
+
+    def score(self, example: Example) -> list[np.ndarray]:
+        (output,) = translate_arrays(self.net, [example["a"]], self.pre, self.device)
+        self.scores.add(output, example["b"])
+        return [example["a"], output, example["b"]]
+
+    def metrics(self) -> dict[str, float]:
+        return self.scores.means()

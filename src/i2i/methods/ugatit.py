@@ -26,22 +26,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import i2i.models.ugatit  # noqa: F401  (registers the U-GAT-IT networks)
 from i2i.config import from_dict, opt
-from i2i.data import unpaired  # noqa: F401  (registers the unpaired data kind)
 from i2i.data.config import DataConfig
 from i2i.errors import ConfigError
-from i2i.inference.translator import Preprocessing
+from i2i.inference.preprocessing import Preprocessing
 from i2i.losses.adversarial import GANLoss, GANMode
-from i2i.methods.base import METHODS, Batch, MethodConfig, OptimizerSpec, StepContext, StepOutput, frozen
-from i2i.methods.unpaired import UnpairedMethod, attention_map
+from i2i.methods.base import METHODS, Batch, OptimizerSpec, StepContext, StepOutput, frozen
+from i2i.methods.unpaired import UnpairedMethod, UnpairedMethodConfig, attention_map
 from i2i.models.base import DiscriminatorConfig, GeneratorConfig
 
 
 @METHODS.register("ugatit")
 @dataclass
-class UGATITConfig(MethodConfig):
-    data_kind: ClassVar[str] = "unpaired"
+class UGATITConfig(UnpairedMethodConfig):
     name: str = opt("ugatit", "training method (ugatit)")
     generator: GeneratorConfig = opt(
         help="generator network, one per direction (light: true for the light model)",

@@ -1,12 +1,14 @@
 """What the unpaired methods (CycleGAN, U-GAT-IT) share: two generators, one per direction, and how they are scored.
 
-There is no ground truth for an unpaired example, so validation measures what can be measured: the cycle
-reconstruction A → B → A and B → A → B (PSNR, SSIM against the original), and how far each generator moves an image
-that already belongs to its output domain (identity L1). A sample-grid row shows real A | fake B | rec A and then
-the other direction, with each generator's attention map before its output where the method has one.
+There is no ground truth for an unpaired example, so validation measures what can be measured (``CycleScores``, the
+same definitions ``i2i eval`` reports): the cycle reconstruction A → B → A and B → A → B (PSNR, SSIM against the
+original), and how far each generator moves an image that already belongs to its output domain (identity L1). A
+sample-grid row shows real A | fake B | rec A and then the other direction, with each generator's attention map
+before its output where the method has one.
 
 Domain names follow the data: ``a`` is the network input domain and ``b`` the output domain after
-``data.direction``; ``gen_ab`` maps a → b (what a release ships first) and ``gen_ba`` maps b → a.
+``data.direction``; ``gen_ab`` maps a → b (what a release ships first) and ``gen_ba`` maps b → a. Scores are named
+by the dataset's domains (``cycle_psnr_a`` is about the images of ``trainA``/``testA``) whatever the direction.
 """
 
 from __future__ import annotations
@@ -18,79 +20,101 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from i2i.evaluation.metrics import image_metrics, l1
+from i2i.data.config import DataConfig
+from i2i.data.kinds import Example
+from i2i.data.processing import crop_to
+from i2i.direction import oriented
+from i2i.evaluation.metrics import CycleScores, Goal, cycle_metrics
 from i2i.evaluation.visuals import heatmap_image
-from i2i.inference.translator import Preprocessing, prepare_generator, translate_arrays
-from i2i.methods.base import Method, ValidationResult, Validator
-from i2i.models.base import GeneratorConfig
+from i2i.inference.pipeline import network_input, prepare_generator, to_batch, translate_arrays
+from i2i.inference.preprocessing import Preprocessing
+from i2i.methods.base import GeneratorSlot, Method, MethodConfig
+
+
+class UnpairedMethodConfig(MethodConfig):
+    """Config base of the two-way methods: one generator per direction, scored by ``CycleScores``.
+
+    Subclasses are dataclasses with a ``generator`` field.
+    """
+
+    data_kind: ClassVar[str] = "unpaired"
+
+    def generator_slots(self, data: DataConfig) -> list[GeneratorSlot]:
+        generator = self.generator  # type: ignore[attr-defined]
+        forward = GeneratorSlot("generator_ab", generator, data.input_channels, data.output_channels)
+        back = GeneratorSlot("generator_ba", generator, data.output_channels, data.input_channels, reverse=True)
+        return [forward, back]
+
+    def validation_metrics(self, data: DataConfig) -> dict[str, Goal]:
+        return cycle_metrics(identity=data.input_channels == data.output_channels)
 
 
 class UnpairedMethod(Method):
     """Base of methods that learn both directions between two unpaired domains."""
 
-    reversible: ClassVar[bool] = True
     sample_tag: ClassVar[str] = "samples/realA_fakeB_recA_realB_fakeA_recB"
     gen_ab: nn.Module
     gen_ba: nn.Module
-
-    def translation(self) -> tuple[GeneratorConfig, nn.Module]:
-        return self.config.generator, self.gen_ab  # type: ignore[attr-defined]
-
-    def reverse_translation(self) -> tuple[GeneratorConfig, nn.Module]:
-        return self.config.generator, self.gen_ba  # type: ignore[attr-defined]
 
     def attention(self, net: nn.Module, image: np.ndarray, pre: Preprocessing, device: torch.device) -> list:
         """The generator's attention map for ``image`` as an RGB image, in a list; empty for methods without one."""
         return []
 
-    def validator(self, pre: Preprocessing, device: torch.device) -> Validator:
-        pre_ba = pre.reversed()
-        gen_ab = prepare_generator(self.gen_ab, pre.bn_inference)
-        gen_ba = prepare_generator(self.gen_ba, pre.bn_inference)
-        same_channels = pre.input_channels == pre.output_channels
+    def validator(self, pre: Preprocessing, device: torch.device) -> CycleValidation:
+        return CycleValidation(self, pre, device)
 
-        def score(example: dict[str, np.ndarray]) -> ValidationResult:
-            real_a, real_b = example["a"], example["b"]
-            (fake_b,) = translate_arrays(gen_ab, [real_a], pre, device)
-            (rec_a,) = translate_arrays(gen_ba, [fake_b], pre_ba, device)
-            (fake_a,) = translate_arrays(gen_ba, [real_b], pre_ba, device)
-            (rec_b,) = translate_arrays(gen_ab, [fake_a], pre, device)
-            cycle_a, cycle_b = image_metrics(rec_a, real_a), image_metrics(rec_b, real_b)
-            metrics = {
-                "cycle_psnr": (cycle_a["psnr"] + cycle_b["psnr"]) / 2,
-                "cycle_ssim": (cycle_a["ssim"] + cycle_b["ssim"]) / 2,
-                "cycle_psnr_a": cycle_a["psnr"],
-                "cycle_psnr_b": cycle_b["psnr"],
-                "cycle_ssim_a": cycle_a["ssim"],
-                "cycle_ssim_b": cycle_b["ssim"],
-            }
-            if same_channels:  # a generator given an image of its output domain should leave it as it is
-                (idt_a,) = translate_arrays(gen_ba, [real_a], pre_ba, device)
-                (idt_b,) = translate_arrays(gen_ab, [real_b], pre, device)
-                metrics["idt_l1"] = (l1(idt_a, real_a) + l1(idt_b, real_b)) / 2
-            row = [
-                real_a,
-                *self.attention(gen_ab, real_a, pre, device),
-                fake_b,
-                rec_a,
-                real_b,
-                *self.attention(gen_ba, real_b, pre_ba, device),
-                fake_a,
-                rec_b,
+
+class CycleValidation:
+    """A validation round of a two-way method: both cycles and identities of every example's two images."""
+
+    def __init__(self, method: UnpairedMethod, pre: Preprocessing, device: torch.device) -> None:
+        self.method, self.device = method, device
+        self.pre_ab, self.pre_ba = pre, pre.reversed()
+        self.gen_ab = prepare_generator(method.gen_ab, pre.bn_inference)
+        self.gen_ba = prepare_generator(method.gen_ba, pre.bn_inference)
+        self.identity = pre.input_channels == pre.output_channels
+        # The example's "a" (network input domain) is the dataset's domain A unless the model translates B → A.
+        self.names = oriented("a", "b", pre.direction)
+        self.scores = CycleScores()
+
+    def _translate(self, net: nn.Module, image: np.ndarray, pre: Preprocessing) -> np.ndarray:
+        return translate_arrays(net, [image], pre, self.device)[0]
+
+    def score(self, example: Example) -> list[np.ndarray]:
+        real_a, real_b = example["a"], example["b"]
+        fake_b = self._translate(self.gen_ab, real_a, self.pre_ab)
+        rec_a = self._translate(self.gen_ba, fake_b, self.pre_ba)
+        fake_a = self._translate(self.gen_ba, real_b, self.pre_ba)
+        rec_b = self._translate(self.gen_ab, fake_a, self.pre_ab)
+        idt_a = self._translate(self.gen_ba, real_a, self.pre_ba) if self.identity else None
+        idt_b = self._translate(self.gen_ab, real_b, self.pre_ab) if self.identity else None
+        name_a, name_b = self.names
+        # Validation records cycle through the smaller domain; an image already scored is not counted twice.
+        self.scores.add_many(
+            [
+                (name_a, str(example.get("path_a", id(real_a))), real_a, rec_a, idt_a),
+                (name_b, str(example.get("path_b", id(real_b))), real_b, rec_b, idt_b),
             ]
-            return ValidationResult(metrics, row)
+        )
+        attention = self.method.attention
+        return [
+            real_a,
+            *attention(self.gen_ab, real_a, self.pre_ab, self.device),
+            fake_b,
+            rec_a,
+            real_b,
+            *attention(self.gen_ba, real_b, self.pre_ba, self.device),
+            fake_a,
+            rec_b,
+        ]
 
-        return score
+    def metrics(self) -> dict[str, float]:
+        return self.scores.means()
 
 
 def attention_map(net: nn.Module, image: np.ndarray, pre: Preprocessing, device: torch.device) -> np.ndarray:
     """Runs ``net.forward_with_cam`` on one uint8 image, prepared as for translation; renders its heat-map."""
-    from i2i.data.processing import crop_to, normalize, pad_to_multiple, resize
-
-    x = normalize(torch.from_numpy(np.require(image, requirements=("C", "W"))).permute(2, 0, 1)[None].to(device))
-    if pre.fixed_size is not None:
-        x = resize(x, (pre.fixed_size, pre.fixed_size), pre.resize_mode)
-    padded, size = pad_to_multiple(x, pre.size_multiple)
+    padded, size = network_input(to_batch([image], device), pre)
     with torch.no_grad():
         _, _, heat = net.forward_with_cam(padded)
     heat = crop_to(F.interpolate(heat.float(), size=padded.shape[-2:], mode="bilinear"), size)

@@ -12,8 +12,6 @@ from i2i.training.precision import PrecisionName
 
 _EVERY = re.compile(r"^\s*(\d+)\s*(steps?|epochs?)?\s*$")
 
-# pix2pix's validation scores output against target; the unpaired methods' scores cycles and identities.
-BestMetric = Literal["psnr", "ssim", "l1", "cycle_psnr", "cycle_ssim", "idt_l1"]
 MemoryFormat = Literal["auto", "channels_last", "contiguous"]
 
 
@@ -47,10 +45,14 @@ class TrainConfig:
     max_steps: int | None = opt(None, "stop after this many steps (the learning-rate schedule still counts epochs)")
     log_every: str = opt("50 steps", "how often losses go to the progress bar, TensorBoard and metrics.jsonl")
     sample_every: str = opt("1 epoch", "how often a sample grid (input | output | target) is written")
-    val_every: str = opt("1 epoch", "how often the validation split is scored (PSNR, SSIM, L1)")
+    val_every: str = opt("1 epoch", "how often the validation split is scored (by the method's metrics)")
     checkpoint_every: str = opt("1 epoch", "how often checkpoints/last.pt is rewritten")
     keep_every: str = opt("never", "how often a permanent checkpoints/step_XXXXXXX.pt is kept")
-    best_metric: BestMetric | None = opt("psnr", "validation metric that selects checkpoints/best.pt (null: none)")
+    best_metric: str | None = opt(
+        None,
+        "validation metric that selects checkpoints/best.pt, one the method reports (e.g. psnr, cycle_ssim, idt_l1); "
+        "null: keep the final weights only",
+    )
     num_samples: int = opt(4, "validation images shown in each sample grid (0: no sample grids)")
     val_max_images: int | None = opt(None, "score at most this many validation images (null: all)")
     device: str = opt("auto", "auto (CUDA if available), cpu, cuda or cuda:N")

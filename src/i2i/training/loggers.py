@@ -9,6 +9,8 @@ from typing import Protocol
 
 import numpy as np
 
+from i2i.atomic import atomic_write_text
+
 
 class Logger(Protocol):
     def log_scalars(self, step: int, values: dict[str, float]) -> None: ...
@@ -19,13 +21,17 @@ class Logger(Protocol):
 
 
 class JsonlLogger:
-    """Appends one JSON object per log call to ``metrics.jsonl``; on resume, drops records past the resume step."""
+    """Appends one JSON object per log call to ``metrics.jsonl`` (flushed at once, so a killed run loses at most a
+    partial last line). On resume the file is rewritten atomically without the records past the resume step and
+    without a partial line."""
 
     def __init__(self, path: Path, resume_step: int | None = None) -> None:
         self.path = path
         if resume_step is not None and path.exists():
-            kept = [line for line in path.read_text(encoding="utf-8").splitlines() if _step_of(line) <= resume_step]
-            path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            kept = [line for line in lines if (step := _step_of(line)) is not None and step <= resume_step]
+            atomic_write_text(path, "".join(line + "\n" for line in kept))
+        path.parent.mkdir(parents=True, exist_ok=True)
         self._file = path.open("a", encoding="utf-8")
 
     def log_scalars(self, step: int, values: dict[str, float]) -> None:
@@ -40,11 +46,12 @@ class JsonlLogger:
         self._file.close()
 
 
-def _step_of(line: str) -> int:
+def _step_of(line: str) -> int | None:
+    """The step of a record; None for a line that is no complete record (the tail a killed run left)."""
     try:
-        return int(json.loads(line).get("step", 0))
-    except (ValueError, AttributeError):
-        return 0
+        return int(json.loads(line)["step"])
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 class TensorBoardLogger:

@@ -27,22 +27,27 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from i2i.config import dump_yaml, to_dict
-from i2i.data.datasets import DATA_KINDS
-from i2i.data.io import write_image
+from i2i.data import DATA_KINDS
 from i2i.device import resolve_device
 from i2i.errors import CheckpointError, DatasetError, I2IError
 from i2i.evaluation.visuals import sample_grid
+from i2i.imageio import write_image
 from i2i.methods.base import Method
 from i2i.run_config import RunConfig
 from i2i.training import distributed
-from i2i.training.checkpoint import architecture_differences, load_networks, load_state, save_state
+from i2i.training.checkpoint import (
+    RunFolder,
+    architecture_differences,
+    last_only,
+    load_networks,
+    load_state,
+    save_state,
+)
 from i2i.training.engine import TrainEngine
 from i2i.training.loggers import JsonlLogger, Logger, TensorBoardLogger
 from i2i.training.sampler import EpochSampler, sample_seed
 
 log = logging.getLogger(__name__)
-
-_LOWER_IS_BETTER = {"l1", "idt_l1"}
 
 
 class TrainingDiverged(I2IError):
@@ -94,7 +99,6 @@ class _RunState:
         self.saved_at = self.sampled_at = self.validated_at = -1
         self.rate_t, self.rate_step = time.perf_counter(), progress.step
         self.pbar: Any = None
-        self.warned_best = False
 
     def add_losses(self, losses: dict[str, torch.Tensor], weight: float = 1.0) -> None:
         # Summed on the device: no host sync per step; NaN/inf propagate into the sum and are caught at the next check.
@@ -103,12 +107,12 @@ class _RunState:
             self.loss_sums[k] = self.loss_sums[k] + v if k in self.loss_sums else v.clone()
         self.loss_count += 1
 
-    def check_losses(self, ckpt_dir: Path) -> dict[str, float]:
+    def check_losses(self, folder: RunFolder) -> dict[str, float]:
         """Mean losses since the last log; raises TrainingDiverged if any is NaN/inf."""
         values = {k: float(v) / max(self.loss_count, 1) for k, v in self.loss_sums.items()}
         bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
-            raise _diverged(f"loss {bad[0]}", self.progress, ckpt_dir)
+            raise _diverged(f"loss {bad[0]}", self.progress, folder)
         return values
 
     def reduce_losses(self) -> None:
@@ -121,34 +125,19 @@ class _RunState:
         stacked /= torch.distributed.get_world_size()
         self.loss_sums = dict(zip(keys, stacked, strict=True))
 
-    def take_losses(self, ckpt_dir: Path) -> dict[str, float]:
-        values = self.check_losses(ckpt_dir)
+    def take_losses(self, folder: RunFolder) -> dict[str, float]:
+        values = self.check_losses(folder)
         self.loss_sums, self.loss_count = {}, 0
         return values
 
 
-def _diverged(what: str, progress: _Progress, ckpt_dir: Path) -> TrainingDiverged:
-    last = ckpt_dir / "last.pt"
+def _diverged(what: str, progress: _Progress, run: RunFolder) -> TrainingDiverged:
+    last = run.last
     where = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written"
     return TrainingDiverged(
         f"{what} became NaN/inf at step {progress.step} (epoch {progress.epoch + 1}); training stopped and "
         f"{where}; try a lower learning rate or check the data"
     )
-
-
-def find_resume_checkpoint(run_dir: Path, resume: str | None) -> Path | None:
-    """``auto`` → the run's last.pt if there is one; a path → that checkpoint (or a run folder's last.pt)."""
-    if resume is None:
-        return None
-    if resume == "auto":
-        last = run_dir / "checkpoints" / "last.pt"
-        return last if last.is_file() else None
-    path = Path(resume)
-    if path.is_dir():
-        path = path / "checkpoints" / "last.pt"
-    if not path.is_file():
-        raise CheckpointError(f"--resume {resume}: no checkpoint at {path}")
-    return path
 
 
 class Trainer:
@@ -162,13 +151,13 @@ class Trainer:
     def __init__(self, cfg: RunConfig, resume: str | None = None) -> None:
         self.cfg = cfg
         self.run_dir = cfg.run_dir
-        self.resume_from = find_resume_checkpoint(self.run_dir, resume)
-        if self.resume_from is None and (self.run_dir / "checkpoints" / "last.pt").exists():
+        self.folder = RunFolder(self.run_dir)
+        self.resume_from = last_only(self.run_dir, resume)
+        if self.resume_from is None and self.folder.last.exists():
             raise I2IError(
                 f"{self.run_dir} already holds a training run; continue it with --resume auto, "
                 "or start another with a different --name"
             )
-        self.ckpt_dir = self.run_dir / "checkpoints"
         self.dist = distributed.context_from_env()
         distributed.check_batch(self.dist, cfg.train.batch_size)
         self.device = distributed.device_for(self.dist, resolve_device(cfg.train.device))
@@ -222,7 +211,7 @@ class Trainer:
         self.engine = TrainEngine(self.cfg, self.device, self.dist)
         self.method: Method = self.engine.method
         self.optimizers = self.engine.optimizers
-        self.preprocessing = self.cfg.preprocessing(self.method.translation()[0])
+        self.preprocessing = self.cfg.preprocessing()
         self._seed_rank(0)
 
     def _seed_rank(self, step: int) -> None:
@@ -261,14 +250,13 @@ class Trainer:
             },
         }
 
-    def _save(self, name: str, run: _RunState) -> Path:
+    def _save(self, path: Path, run: _RunState) -> Path:
         """Writes a checkpoint, but only after checking that no loss since the last log and no weight is NaN/inf.
 
         Every process checks (their weights are equal, so they agree); only the first one writes.
         """
-        run.check_losses(self.ckpt_dir)
+        run.check_losses(self.folder)
         self._check_weights_finite(run.progress)
-        path = self.ckpt_dir / name
         if self.dist.is_main:
             save_state(path, self._state(run.progress))
         return path
@@ -276,44 +264,40 @@ class Trainer:
     def _check_weights_finite(self, progress: _Progress) -> None:
         params = [p for p in self.method.parameters()]
         if params and not bool(torch.stack([p.detach().isfinite().all() for p in params]).all()):
-            raise _diverged("a network weight", progress, self.ckpt_dir)
+            raise _diverged("a network weight", progress, self.folder)
 
     # -- validation and samples ------------------------------------------------------------------------------
     def _examples(self, records: list[Any], limit: int | None) -> list[tuple[Any, dict[str, np.ndarray]]]:
         return [(r, self.data.load_example(r)) for r in (records[:limit] if limit else records)]
 
     def validate(self, records: list[Any]) -> dict[str, float]:
-        """Mean of the method's validation metrics over ``records`` (at most ``train.val_max_images``)."""
-        score = self.method.validator(self.preprocessing, self.device)
-        totals: dict[str, float] = {}
-        counted = 0
+        """The method's validation metrics over ``records`` (at most ``train.val_max_images``)."""
+        validation = self.method.validator(self.preprocessing, self.device)
         for record, example in self._examples(records, self.cfg.train.val_max_images):
             try:
-                metrics = score(example).metrics
+                validation.score(example)
             except ValueError as exc:  # e.g. an image too small for SSIM: say which, score the rest
                 log.warning("validation skipped %s: %s", getattr(record, "name", record), exc)
-                continue
-            counted += 1
-            for key, value in metrics.items():
-                totals[key] = totals.get(key, 0.0) + value
-        return {key: value / counted for key, value in totals.items()} if counted else {}
+        return validation.metrics()
 
     def _write_samples(self, run: _RunState) -> None:
         step = run.progress.step
         run.sampled_at = step
         if not run.sample_records or self.cfg.train.num_samples < 1:
             return
-        score = self.method.validator(self.preprocessing, self.device)
-        rows = [score(example).row for _, example in self._examples(run.sample_records, self.cfg.train.num_samples)]
-        grid = sample_grid(rows, height=min(256, self.cfg.data.crop_size))
-        write_image(self.run_dir / "samples" / f"step_{step:07d}.png", grid)
+        validation = self.method.validator(self.preprocessing, self.device)
+        examples = self._examples(run.sample_records, self.cfg.train.num_samples)
+        grid = sample_grid(
+            [validation.score(example) for _, example in examples], height=min(256, self.cfg.data.crop_size)
+        )
+        write_image(self.folder.sample(step), grid)
         for logger in run.loggers:
             logger.log_image(step, self.method.sample_tag, grid)
 
     # -- the loop --------------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
         """Trains to the end of the schedule (or max_steps) and returns where the results are."""
-        with _log_to_file(self.run_dir / "train.log", enabled=self.dist.is_main):
+        with _log_to_file(self.folder.log, enabled=self.dist.is_main):
             distributed.init_process_group(self.dist, self.device)
             try:
                 return self._fit()
@@ -362,12 +346,12 @@ class Trainer:
         loggers: list[Logger] = []
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            dump_yaml(to_dict(cfg), self.run_dir / "config.yaml")
+            dump_yaml(to_dict(cfg), self.folder.config)
             # Records a killed run wrote after its last checkpoint (or before its first one) are dropped.
             resume_step = progress.step if self.resume_from else 0
-            loggers.append(JsonlLogger(self.run_dir / "metrics.jsonl", resume_step))
+            loggers.append(JsonlLogger(self.folder.metrics, resume_step))
             if tc.tensorboard:
-                loggers.append(TensorBoardLogger(self.run_dir / "tensorboard", resume_step))
+                loggers.append(TensorBoardLogger(self.folder.tensorboard, resume_step))
 
         batches = self.batches(train_records)
         steps_per_epoch = batches.steps_per_epoch
@@ -440,12 +424,12 @@ class Trainer:
                 pbar.close()
                 for logger in loggers:
                     logger.close()
-        best = self.ckpt_dir / "best.pt"
+        best = self.folder.best
         return TrainResult(
             self.run_dir,
             progress.step,
             progress.epoch,
-            self.ckpt_dir / "last.pt",
+            self.folder.last,
             best if best.exists() else None,
             run.val_metrics,
         )
@@ -479,12 +463,12 @@ class Trainer:
         if tc.every("checkpoint_every").due(unit, count):
             self._save_last(run)
         if tc.every("keep_every").due(unit, count):
-            self._save(f"step_{run.progress.step:07d}.pt", run)
+            self._save(self.folder.kept(run.progress.step), run)
 
     def _log_losses(self, run: _RunState) -> None:
         if self.dist.enabled:  # the logged losses are means over every process's share of the batches
             run.reduce_losses()
-        values = run.take_losses(self.ckpt_dir)
+        values = run.take_losses(self.folder)
         now = time.perf_counter()
         values["images_per_sec"] = (run.progress.step - run.rate_step) * self.cfg.train.batch_size / (now - run.rate_t)
         run.rate_t, run.rate_step = now, run.progress.step
@@ -500,29 +484,20 @@ class Trainer:
         self._maybe_save_best(run)
 
     def _save_last(self, run: _RunState) -> Path:
-        path = self._save("last.pt", run)
+        path = self._save(self.folder.last, run)
         run.saved_at = run.progress.step
         return path
 
     def _maybe_save_best(self, run: _RunState) -> None:
+        """Writes best.pt when the metric ``train.best_metric`` names (one the method reports) improved."""
         name, progress = self.cfg.train.best_metric, run.progress
-        if name is None or not run.val_metrics:
+        if name is None or name not in run.val_metrics:
             return
-        if name not in run.val_metrics:
-            if not run.warned_best:
-                log.warning(
-                    "train.best_metric=%s is not among %s's validation metrics (%s): no best.pt is kept",
-                    name,
-                    self.cfg.method.name,
-                    ", ".join(run.val_metrics),
-                )
-                run.warned_best = True
-            return
-        value = run.val_metrics[name]
-        best = progress.best_value
-        if best is None or (value < best if name in _LOWER_IS_BETTER else value > best):
+        value, best = run.val_metrics[name], progress.best_value
+        better_is_lower = self.cfg.method.validation_metrics(self.cfg.data)[name] == "min"
+        if best is None or (value < best if better_is_lower else value > best):
             progress.best_value, progress.best_step = value, progress.step
-            self._save("best.pt", run)
+            self._save(self.folder.best, run)
 
     @staticmethod
     def _log(loggers: list[Logger], step: int, values: dict[str, float]) -> None:

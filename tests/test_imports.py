@@ -1,0 +1,129 @@
+"""The package's import graph, read from the source: no module may import itself through others, and the layers
+documented in docs/architecture.md hold.
+
+Every ``import``/``from ... import`` statement counts, also those inside functions (a lazy import is still a
+dependency) and under ``if TYPE_CHECKING:``. An edge goes to the module imported (``from i2i.data import paired``
+names the submodule ``i2i.data.paired``); the implicit import of parent packages is not an edge.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from helpers import REPO
+
+SRC = REPO / "src"
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = {module_name(p): p for p in (SRC / "i2i").rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in files}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative import
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in files else base for a in node.names]
+            else:
+                continue
+            graph[name] |= {t for t in targets if t in files and t != name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as a list of modules (first == last), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt) :] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_graph_sees_lazy_and_from_imports(tmp_path: Path) -> None:
+    graph = import_graph()
+    assert "i2i.artifact.open" in graph["i2i.inference.translator"]  # module level
+    assert "i2i.datatools.commands" in graph["i2i.cli"]  # inside a function
+    assert "i2i.data.paired" in graph["i2i.data"]  # `from i2i.data import paired`
+
+
+# Packages that form the lower layers, and what they must never import (see docs/architecture.md).
+LAYERS = {
+    "i2i.models": ("i2i.data", "i2i.methods", "i2i.training", "i2i.inference", "i2i.artifact", "i2i.evaluation"),
+    "i2i.losses": ("i2i.data", "i2i.methods", "i2i.training", "i2i.inference", "i2i.artifact", "i2i.evaluation"),
+    "i2i.data": ("i2i.methods", "i2i.training", "i2i.inference", "i2i.artifact", "i2i.evaluation", "i2i.datatools"),
+    "i2i.methods": ("i2i.training", "i2i.artifact", "i2i.inference.translator", "i2i.inference.files"),
+    "i2i.training": ("i2i.artifact", "i2i.inference.translator", "i2i.inference.files", "i2i.bench"),
+    "i2i.artifact": ("i2i.inference.translator", "i2i.inference.files", "i2i.evaluation.paired", "i2i.cli"),
+}
+# The dataset tools start without torch: they import nothing that does.
+TORCH_FREE = ("i2i.datatools",)
+
+
+@pytest.mark.parametrize("package", sorted(LAYERS))
+def test_lower_layers_do_not_import_upper_ones(package: str) -> None:
+    graph = import_graph()
+    bad = sorted(
+        f"{m} -> {t}"
+        for m, targets in graph.items()
+        if m == package or m.startswith(package + ".")
+        for t in targets
+        if any(t == f or t.startswith(f + ".") for f in LAYERS[package])
+    )
+    assert not bad, f"{package} imports from a layer above it: {bad}"
+
+
+def test_dataset_tools_import_no_torch_module() -> None:
+    graph = import_graph()
+    torch_modules = set()
+    for path in (SRC / "i2i").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:  # module-level imports only: lazy ones load torch when they run, not at start
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            if any(n == "torch" or n.startswith("torch.") for n in names):
+                torch_modules.add(module_name(path))
+    reach = {m for m in graph if m.startswith(TORCH_FREE)}
+    stack = list(reach)
+    while stack:
+        for t in graph[stack.pop()]:
+            if t not in reach:
+                reach.add(t)
+                stack.append(t)
+    assert not reach & torch_modules, f"the dataset tools reach torch through {sorted(reach & torch_modules)}"
