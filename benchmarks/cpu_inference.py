@@ -26,7 +26,6 @@ and the max |error| against eager fp32 of the same BatchNorm mode. Output: a tab
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -40,8 +39,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from i2i.atomic import atomic_write_json
 from i2i.inference.fast import optimize_for_device
-from i2i.inference.translator import prepare_generator
+from i2i.inference.pipeline import prepare_generator
 from i2i.models import create_generator
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
@@ -252,7 +252,7 @@ def main() -> None:
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write_json(out, result)
     print(f"wrote {out}")
 
 

@@ -15,7 +15,6 @@ Output: a table on stdout and JSON (``--out``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -32,7 +31,8 @@ import numpy as np
 import PIL
 from PIL import Image
 
-from i2i.data.check import check_dataset
+from i2i.atomic import atomic_write_json
+from i2i.datatools.check import check_dataset
 
 EXPECTED = {"truncated": 2, "unreadable": 1, "too_large": 1, "leak": 1, "duplicate": 1, "odd_width": 1}
 
@@ -161,7 +161,7 @@ def main() -> None:
         "rows": rows,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write_json(args.out, result)
     print(f"results written to {args.out}")
 
 

@@ -25,8 +25,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from i2i.data.io import read_image
-from i2i.data.synth import create_task
+from i2i.datatools.synth import create_task
+from i2i.imageio import read_image
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO.parent / "shared" / "datasets" / "edges2shoes"

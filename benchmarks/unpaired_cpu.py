@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from i2i.atomic import atomic_write_json
+
 RECIPES = {
     "cyclegan": "configs/cyclegan/selfie2anime.yaml",
     "ugatit_light": "configs/ugatit/selfie2anime_light.yaml",
@@ -90,7 +92,7 @@ def main() -> None:
     result = {"size": args.size, "threads": args.threads, "steps": args.steps, "machine": platform.machine()}
     result["recipes"] = rows
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    atomic_write_json(args.out, result)
     print(f"results written to {args.out}")
 
 
