@@ -37,8 +37,8 @@ def psnr(output: np.ndarray, target: np.ndarray) -> float:
     if np.array_equal(output, target):
         return float("inf")
     # 10·log10(255² / MSE) over every value, in float64: torchmetrics' and scikit-image's definition. Computed
-    # here because importing torchmetrics also imports whatever text and plotting stacks are installed (30 s and
-    # more on a fresh machine, seen at the first validation of a GPU run).
+    # here because importing torchmetrics also imports whatever text and plotting stacks are installed, which can
+    # take tens of seconds on a fresh machine at the first validation.
     mse = np.mean((output.astype(np.float64) - target.astype(np.float64)) ** 2)
     return float(10.0 * np.log10(255.0**2 / mse))
 

@@ -15,8 +15,8 @@ about as much as the arithmetic (and ``ConvTranspose2d`` takes a slower path sti
   BatchNorm kernel, one image at a time, instead of InstanceNorm's copy to and from NCHW.
 
 Nothing runs at lower precision; only the order of the floating-point sums changes (outputs within ~5e-6 of eager).
-On 2 AVX2 cores (``benchmarks/cpu_inference.py``), ``unet_256`` at 1×3×256² takes ~100–110 ms instead of ~150–210 ms
-(median; best runs 80–95 ms). The first call with a new input shape converts the weights, costing about one eager call.
+How much faster it is on a given CPU: ``benchmarks/cpu_inference.py`` (results in docs/benchmarks.md). The first call
+with a new input shape converts the weights, costing about one eager call.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 A method owns its networks and computes its losses; the trainer owns optimizers, schedules, devices, logging and
 checkpoints. The method never calls ``backward`` or ``optimizer.step`` itself: it hands each loss to
 ``StepContext.step(name, loss)``, which lets the trainer add mixed precision, gradient scaling or distributed
-wrappers without the method knowing.
+wrappers without the method knowing. A method's config also declares what the rest of i2i needs to know without
+building it: the data kind it reads, the generators that translate (``GeneratorSlot``: what releases ship) and the
+validation metrics it reports with which way each is better (what ``train.best_metric`` may name).
 """
 
 from __future__ import annotations
