@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything issue 3 asks to be measured on a GPU, in one go (about 10 minutes on an H100):
+# Every GPU measurement of the pix2pix training engine, in one go (about 10 minutes on an H100):
 #   1. the GPU-marked correctness tests (bf16 vs fp32, graph vs eager, compiled vs eager, device cache);
 #   2. i2i bench on the paper's facades recipe at batch 1 and batch 64 (fast path vs fp32 baseline);
 #   3. time to quality: the reference's 30-epoch facades schedule in bf16 and in fp32, each scored on the test split.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything issue 5 asks to be measured on a GPU for the unpaired methods, in one go:
+# Every GPU measurement of the unpaired methods, in one go:
 #   1. the GPU-marked tests of the unpaired methods (graph vs eager, pools inside the captured step, default path);
 #   2. i2i bench of CycleGAN (resnet_9blocks), U-GAT-IT light and U-GAT-IT full at 256², batch 1: img/s (it/s at
 #      batch 1) and peak memory, beside the fp32 baseline of the same run;

@@ -5,7 +5,7 @@ builds the training engine exactly as ``i2i train`` does (``TrainEngine``, fp32 
 steps and then ``--steps`` timed steps on a synthetic batch at ``--size``², and reports its peak resident set size
 (``ru_maxrss``: weights, gradients, Adam moments and activations, plus the interpreter and torch, about 0.4 GiB).
 One process per recipe because the peak of a process never goes down. This is the CPU side of "training on a CPU
-for small jobs"; the issue's GPU targets are measured by ``benchmarks/gpu_unpaired.sh``.
+for small jobs"; the GPU figures are measured by ``benchmarks/gpu_unpaired.sh``.
 
     .venv/bin/python benchmarks/unpaired_cpu.py [--size 256] [--steps 3] [--threads 2] [--out PATH.json]
 """

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 # Files made with mkstemp are private (0600); finished files get the mode a plain open() would give them.
 _UMASK = os.umask(0o022)
@@ -25,12 +26,18 @@ def atomic_write(path: str | Path, data: bytes, durable: bool = False) -> None:
     A crash at any moment leaves the old file or the new one, never a partial file. With ``durable`` the data
     and the rename are fsynced too (for training state; not needed for thousands of output images).
     """
+    atomic_write_with(path, lambda f: f.write(data), durable)
+
+
+def atomic_write_with(path: str | Path, write: Callable[[BinaryIO], object], durable: bool = False) -> None:
+    """``atomic_write`` of whatever ``write(file)`` writes into the open temp file: large payloads (a checkpoint)
+    stream straight to disk instead of being built in memory first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             os.fchmod(f.fileno(), 0o666 & ~_UMASK)
             if durable:
                 f.flush()

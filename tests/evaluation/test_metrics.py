@@ -170,3 +170,59 @@ def test_psnr_equals_torchmetrics() -> None:
     as_t = lambda x: torch.tensor(x, dtype=torch.float64).permute(2, 0, 1)[None]  # noqa: E731
     expected = float(peak_signal_noise_ratio(as_t(a), as_t(b), data_range=255.0))
     assert psnr(a, b) == pytest.approx(expected, abs=1e-5)  # torchmetrics: log(10) in float32
+
+
+# --- aggregates: one definition each, for validation and eval ----------------------------------------------------
+
+
+def _noisy(image: np.ndarray, seed: int, sigma: float = 20.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(image.astype(float) + rng.normal(0, sigma, image.shape), 0, 255).astype(np.uint8)
+
+
+def test_paired_scores_are_means_of_the_per_image_metrics() -> None:
+    from i2i.evaluation.metrics import PairedScores
+
+    rng = np.random.default_rng(0)
+    targets = [rng.integers(0, 256, (20, 24, 3), dtype=np.uint8) for _ in range(3)]
+    outputs = [_noisy(t, i) for i, t in enumerate(targets)]
+    scores = PairedScores()
+    assert scores.means() == {}
+    per_image = [scores.add(o, t) for o, t in zip(outputs, targets, strict=True)]
+    with pytest.raises(ValueError):
+        scores.add(np.zeros((5, 5, 3), np.uint8), np.zeros((5, 5, 3), np.uint8))  # under SSIM's window: not counted
+    assert scores.count == 3
+    for key in ("psnr", "ssim", "l1"):
+        assert scores.means()[key] == pytest.approx(np.mean([m[key] for m in per_image]))
+
+
+def test_cycle_scores_count_each_image_once_and_average_the_domains() -> None:
+    from i2i.evaluation.metrics import CycleScores, cycle_metrics
+
+    rng = np.random.default_rng(1)
+    a = [rng.integers(0, 256, (16, 16, 3), dtype=np.uint8) for _ in range(2)]
+    b = [rng.integers(0, 256, (16, 16, 3), dtype=np.uint8) for _ in range(3)]
+    scores = CycleScores()
+    per_a = [scores.add("a", f"a{i}", im, _noisy(im, i), _noisy(im, 10 + i, 5)) for i, im in enumerate(a)]
+    per_b = [scores.add("b", f"b{i}", im, _noisy(im, 20 + i), _noisy(im, 30 + i, 5)) for i, im in enumerate(b)]
+    assert scores.add("a", "a0", a[0], a[0], a[0]) is None  # a repeat (validation cycles the smaller domain)
+    means = scores.means()
+    assert set(means) == set(cycle_metrics(identity=True))
+    for name in ("cycle_psnr", "cycle_ssim", "idt_l1"):
+        mean_a = np.mean([s[name] for s in per_a])
+        mean_b = np.mean([s[name] for s in per_b])
+        assert means[f"{name}_a"] == pytest.approx(mean_a) and means[f"{name}_b"] == pytest.approx(mean_b)
+        assert means[name] == pytest.approx((mean_a + mean_b) / 2)  # not weighted by the domains' sizes
+    assert cycle_metrics(identity=True)["idt_l1"] == "min" and cycle_metrics(identity=True)["cycle_psnr"] == "max"
+
+
+def test_cycle_scores_add_many_counts_nothing_when_one_image_fails() -> None:
+    from i2i.evaluation.metrics import CycleScores
+
+    good = np.full((16, 16, 3), 100, np.uint8)
+    tiny = np.full((4, 4, 3), 100, np.uint8)
+    scores = CycleScores()
+    with pytest.raises(ValueError):
+        scores.add_many([("a", "x", good, good, None), ("b", "y", tiny, tiny, None)])
+    assert scores.count("a") == scores.count("b") == 0 and scores.means() == {}
+    assert set(scores.add("a", "x", good, _noisy(good, 0)) or {}) == {"cycle_psnr", "cycle_ssim"}

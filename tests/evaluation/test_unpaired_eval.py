@@ -51,3 +51,34 @@ def test_unreadable_images_are_skipped_and_listed(cyclegan_run: Path, tmp_path: 
     summary = evaluate_unpaired(forward, backward, data, tmp_path / "out")
     assert summary.a.count == 1 and len(summary.skipped) == 1 and "a_001.png" in summary.skipped[0]
     assert "1 unreadable image(s) skipped" in summary.lines()
+
+
+def test_eval_and_validation_report_the_same_quantities_under_the_same_names(
+    cyclegan_run: Path, tmp_path: Path
+) -> None:
+    """One name, one meaning: eval's cycle/identity scores equal what validation reports on the same split."""
+    import torch
+
+    from i2i.config import from_dict
+    from i2i.data import DATA_KINDS
+    from i2i.run_config import RunConfig
+    from i2i.training.checkpoint import RunFolder, load_networks, load_state
+
+    state = load_state(RunFolder(cyclegan_run).last)
+    cfg = from_dict(RunConfig, state["config"])
+    method = cfg.method.build(cfg.data)
+    load_networks(method.networks(), state, "last.pt")
+    kind = DATA_KINDS.get(cfg.method.data_kind)(cfg.data)
+    validation = method.validator(cfg.preprocessing(), torch.device("cpu"))
+    for record in kind.scan("test").records:  # 3 records cycling through 2 A and 3 B images
+        validation.score(kind.load_example(record))
+    validated = validation.metrics()
+
+    forward, backward = translators(cyclegan_run)
+    summary = evaluate_unpaired(forward, backward, cyclegan_run.parent.parent / "data", tmp_path / "out")
+    assert set(summary.metrics) == set(validated) == set(cfg.method.validation_metrics(cfg.data))
+    for name, value in validated.items():
+        # the same images; eval batches them and runs the CPU fast path, which may round a pixel the other way
+        assert summary.metrics[name] == pytest.approx(value, rel=1e-4), name
+    assert summary.a.cycle_psnr == pytest.approx(summary.metrics["cycle_psnr_a"])
+    assert summary.metrics["idt_l1"] == pytest.approx((summary.a.idt_l1 + summary.b.idt_l1) / 2)

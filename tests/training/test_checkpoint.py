@@ -12,7 +12,7 @@ from helpers import tiny_config
 
 from i2i.atomic import atomic_write
 from i2i.errors import CheckpointError
-from i2i.training.checkpoint import best_or_last, load_state, save_state
+from i2i.training.checkpoint import RunFolder, best_or_last, last_only, load_state, save_state
 from i2i.training.trainer import Trainer
 
 
@@ -74,14 +74,31 @@ def test_truncated_and_foreign_files_give_one_line_errors(tmp_path: Path) -> Non
     assert load_state(good)["progress"]["step"] == 1
 
 
-def test_resolve_checkpoint_prefers_best(aligned_dataset: Path, tmp_path: Path) -> None:
-    """A run folder resolves to best.pt when there is one, else last.pt; a wrong path is a clear error."""
+def test_best_or_last_prefers_best_and_last_only_takes_last(aligned_dataset: Path, tmp_path: Path) -> None:
+    """Using a model: best.pt when there is one, else last.pt. Resuming: last.pt only. Wrong paths: clear errors."""
     run = Trainer(tiny_config(aligned_dataset, tmp_path, "r")).fit().run_dir
-    assert best_or_last(run) == run / "checkpoints" / "best.pt"
-    (run / "checkpoints" / "best.pt").unlink()
-    assert best_or_last(run) == run / "checkpoints" / "last.pt"
+    folder = RunFolder(run)
+    assert best_or_last(run) == folder.best == run / "checkpoints" / "best.pt"
+    assert last_only(run, "auto") == last_only(tmp_path, str(run)) == folder.last == run / "checkpoints" / "last.pt"
+    assert last_only(run, str(folder.best)) == folder.best and last_only(run, None) is None
+    assert last_only(tmp_path / "fresh", "auto") is None
+    with pytest.raises(CheckpointError, match="no checkpoint at"):
+        last_only(run, str(tmp_path / "nowhere"))
+    folder.best.unlink()
+    assert best_or_last(run) == folder.last
     with pytest.raises(CheckpointError, match="no such run folder"):
         best_or_last(tmp_path / "nowhere")
+
+
+def test_run_folder_names_every_file_once(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "run")
+    assert folder.kept(12) == tmp_path / "run" / "checkpoints" / "step_0000012.pt"
+    assert folder.sample(3) == tmp_path / "run" / "samples" / "step_0000003.png"
+    assert folder.eval_dir("test") == tmp_path / "run" / "eval" / "test"
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoints" / "x.pt").write_bytes(b"")
+    assert RunFolder.of(tmp_path / "run" / "checkpoints" / "x.pt") == folder == RunFolder.of(tmp_path / "run")
+    assert RunFolder.of(tmp_path) is None
 
 
 def test_resume_with_another_architecture_names_the_difference(aligned_dataset: Path, tmp_path: Path) -> None:

@@ -213,3 +213,37 @@ def test_decoded_cache_trains_exactly_like_loader_workers(aligned_dataset: Path,
     for net, weights in runs["off"].items():
         for key, value in weights.items():
             assert torch.equal(value, runs["host"][net][key]), f"{net}.{key}"
+
+
+def test_samples_reuse_the_validation_round_when_both_are_due(
+    aligned_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation and the sample grid at the same step translate each shared example once, not twice."""
+    from i2i.methods.pix2pix import PairedValidation
+
+    calls: list[str] = []
+    original = PairedValidation.score
+
+    def counting(self, example):
+        calls.append(example["path_a"])
+        return original(self, example)
+
+    monkeypatch.setattr(PairedValidation, "score", counting)
+    cfg = tiny_config(aligned_dataset, tmp_path, train={"n_epochs": 1, "n_epochs_decay": 0, "num_samples": 2})
+    result = Trainer(cfg).fit()
+    assert len(calls) == 2  # the 2 val pairs, once each: the grid's 2 rows came from the same round
+    assert result.val_metrics and len(list((result.run_dir / "samples").glob("*.png"))) == 1
+
+
+def test_an_example_too_small_to_score_is_left_out_of_validation_and_samples(tmp_path: Path) -> None:
+    """An image under SSIM's 7x7 window is named in a warning; the run, the other rows and the metrics go on."""
+    from helpers import write_aligned
+
+    data = write_aligned(tmp_path / "data", {"train": 3, "val": 2})
+    Image.fromarray(np.zeros((6, 12, 3), np.uint8)).save(data / "val" / "0_tiny.png")
+    cfg = tiny_config(data, tmp_path / "runs", train={"n_epochs": 1, "n_epochs_decay": 0, "num_samples": 3})
+    result = Trainer(cfg).fit()
+    assert set(result.val_metrics) == {"psnr", "ssim", "l1"}
+    (grid,) = (result.run_dir / "samples").glob("*.png")
+    assert np.asarray(Image.open(grid)).shape[0] == 2 * 32 + 4  # the two scoreable pairs
+    assert "0_tiny" in (result.run_dir / "train.log").read_text()

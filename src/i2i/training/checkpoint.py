@@ -13,7 +13,6 @@ for resuming a run.
 
 from __future__ import annotations
 
-import io
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from i2i.atomic import atomic_write
+from i2i.atomic import atomic_write_with
 from i2i.errors import CheckpointError
 from i2i.models.weights import load_weights
 
@@ -115,9 +114,8 @@ def last_only(run_dir: Path, resume: str | None) -> Path | None:
 
 
 def save_state(path: str | Path, state: dict[str, Any]) -> None:
-    buffer = io.BytesIO()
-    torch.save({"format": STATE_FORMAT, "version": STATE_VERSION, **state}, buffer)
-    atomic_write(path, buffer.getvalue(), durable=True)
+    """Writes training state atomically and durably, streamed to disk (no second copy of it in memory)."""
+    atomic_write_with(path, lambda f: torch.save({"format": STATE_FORMAT, "version": STATE_VERSION, **state}, f), True)
 
 
 def load_state(path: str | Path) -> dict[str, Any]:

@@ -267,32 +267,60 @@ class Trainer:
             raise _diverged("a network weight", progress, self.folder)
 
     # -- validation and samples ------------------------------------------------------------------------------
-    def _examples(self, records: list[Any], limit: int | None) -> list[tuple[Any, dict[str, np.ndarray]]]:
-        return [(r, self.data.load_example(r)) for r in (records[:limit] if limit else records)]
+    def _examples(self, records: list[Any], limit: int | None) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """(record, example) pairs, each example decoded when it is reached (a validation split of any size)."""
+        for record in records[:limit] if limit else records:
+            yield record, self.data.load_example(record)
 
-    def validate(self, records: list[Any]) -> dict[str, float]:
-        """The method's validation metrics over ``records`` (at most ``train.val_max_images``)."""
-        validation = self.method.validator(self.preprocessing, self.device)
-        for record, example in self._examples(records, self.cfg.train.val_max_images):
+    def _samples_and_validation(self, run: _RunState, sample: bool, validate: bool) -> None:
+        """Writes a sample grid and/or runs a validation round at this step, in one pass over the examples they
+        share: when both are due, the grid's rows are those validation already translated.
+
+        An example a metric is undefined for (e.g. an image smaller than SSIM's window) is named in a warning and
+        left out of both; the rest are scored and shown.
+        """
+        tc, step = self.cfg.train, run.progress.step
+        sample = sample and bool(run.sample_records) and tc.num_samples > 0
+        rows: dict[int, list[np.ndarray]] = {}
+        failed: set[int] = set()
+
+        def score(validation: Any, index: int, record: Any, example: dict[str, Any]) -> list[np.ndarray] | None:
             try:
-                validation.score(example)
-            except ValueError as exc:  # e.g. an image too small for SSIM: say which, score the rest
-                log.warning("validation skipped %s: %s", getattr(record, "name", record), exc)
-        return validation.metrics()
+                return validation.score(example)
+            except ValueError as exc:
+                if index not in failed:
+                    log.warning("validation skipped %s: %s", getattr(record, "name", record), exc)
+                failed.add(index)
+                return None
 
-    def _write_samples(self, run: _RunState) -> None:
-        step = run.progress.step
-        run.sampled_at = step
-        if not run.sample_records or self.cfg.train.num_samples < 1:
-            return
-        validation = self.method.validator(self.preprocessing, self.device)
-        examples = self._examples(run.sample_records, self.cfg.train.num_samples)
-        grid = sample_grid(
-            [validation.score(example) for _, example in examples], height=min(256, self.cfg.data.crop_size)
-        )
-        write_image(self.folder.sample(step), grid)
-        for logger in run.loggers:
-            logger.log_image(step, self.method.sample_tag, grid)
+        if validate:
+            validation = self.method.validator(self.preprocessing, self.device)
+            shared = sample and run.sample_records is run.val_records
+            for index, (record, example) in enumerate(self._examples(run.val_records, tc.val_max_images)):
+                row = score(validation, index, record, example)
+                if row is not None and shared and index < tc.num_samples:
+                    rows[index] = row
+            run.val_metrics = validation.metrics()
+            run.validated_at = step
+            self._log(run.loggers, step, {f"val/{k}": v for k, v in run.val_metrics.items()})
+            log.info(_format_val(run.progress, run.val_metrics))
+            self._maybe_save_best(run)
+        if sample:
+            run.sampled_at = step
+            missing = [
+                i for i in range(min(tc.num_samples, len(run.sample_records))) if i not in rows and i not in failed
+            ]
+            if missing:
+                validation = self.method.validator(self.preprocessing, self.device)
+                for index in missing:
+                    record = run.sample_records[index]
+                    if (row := score(validation, index, record, self.data.load_example(record))) is not None:
+                        rows[index] = row
+            if rows:
+                grid = sample_grid([rows[i] for i in sorted(rows)], height=min(256, self.cfg.data.crop_size))
+                write_image(self.folder.sample(step), grid)
+                for logger in run.loggers:
+                    logger.log_image(step, self.method.sample_tag, grid)
 
     # -- the loop --------------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
@@ -408,10 +436,9 @@ class Trainer:
                         self._step_schedulers()
                         self._periodic(run, "epoch", progress.epoch)
                 # The end: samples, validation and last.pt all reflect the final weights.
-                if run.sampled_at != progress.step:
-                    self._write_samples(run)
-                if val_records and run.validated_at != progress.step:
-                    self._validate_and_log(run)
+                self._samples_and_validation(
+                    run, run.sampled_at != progress.step, bool(val_records) and run.validated_at != progress.step
+                )
                 if run.saved_at != progress.step:
                     self._save_last(run)
             except _Stop:
@@ -456,10 +483,10 @@ class Trainer:
         tc = self.cfg.train
         if tc.every("log_every").due(unit, count):
             self._log_losses(run)
-        if tc.every("sample_every").due(unit, count):
-            self._write_samples(run)
-        if run.val_records and tc.every("val_every").due(unit, count):
-            self._validate_and_log(run)
+        sample = tc.every("sample_every").due(unit, count)
+        validate = bool(run.val_records) and tc.every("val_every").due(unit, count)
+        if sample or validate:
+            self._samples_and_validation(run, sample, validate)
         if tc.every("checkpoint_every").due(unit, count):
             self._save_last(run)
         if tc.every("keep_every").due(unit, count):
@@ -475,13 +502,6 @@ class Trainer:
         values["lr"] = float(next(iter(self.optimizers.values())).param_groups[0]["lr"])
         self._log(run.loggers, run.progress.step, values)
         run.pbar.set_postfix({k: f"{v:.3g}" for k, v in values.items() if k != "lr"}, refresh=False)
-
-    def _validate_and_log(self, run: _RunState) -> None:
-        run.val_metrics = self.validate(run.val_records)
-        run.validated_at = run.progress.step
-        self._log(run.loggers, run.progress.step, {f"val/{k}": v for k, v in run.val_metrics.items()})
-        log.info(_format_val(run.progress, run.val_metrics))
-        self._maybe_save_best(run)
 
     def _save_last(self, run: _RunState) -> Path:
         path = self._save(self.folder.last, run)
