@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from i2i.direction import DIRECTIONS
 from i2i.errors import I2IError
 
 log = logging.getLogger("i2i")
@@ -94,7 +95,7 @@ def _eval(argv: Sequence[str]) -> int:
     parser.add_argument("model", help="release folder, run folder or checkpoint file")
     parser.add_argument("--data", required=True, help="dataset folder")
     parser.add_argument("--split", default="test", help="split to score (default: test)")
-    parser.add_argument("--direction", choices=["AtoB", "BtoA"], help="paired data: override the model's direction")
+    parser.add_argument("--direction", choices=DIRECTIONS, help="paired data: override the model's direction")
     parser.add_argument("--layout", default="auto", choices=["auto", "aligned", "folders"])
     parser.add_argument(
         "--unpaired", action="store_true", help="score as unpaired data (automatic for <split>A/ + <split>B/ folders)"
@@ -148,7 +149,7 @@ def _translate(argv: Sequence[str]) -> int:
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument(
         "--direction",
-        choices=["AtoB", "BtoA"],
+        choices=DIRECTIONS,
         help="which way to translate (default: the trained direction; CycleGAN and U-GAT-IT models do both)",
     )
     args = parser.parse_args(argv)

@@ -8,7 +8,7 @@ from i2i.artifact.from_checkpoint import model_from_checkpoint
 from i2i.artifact.model import Model
 from i2i.artifact.release import is_release, read_release
 from i2i.errors import CheckpointError
-from i2i.training.checkpoint import best_or_last
+from i2i.training.checkpoint import RunFolder, best_or_last
 
 
 def open_model(path: str | Path) -> Model:
@@ -20,6 +20,6 @@ def open_model(path: str | Path) -> Model:
     path = Path(path)
     if is_release(path):
         return read_release(path)
-    if path.is_dir() and not (path / "checkpoints").is_dir():
+    if path.is_dir() and not RunFolder(path).checkpoints.is_dir():
         raise CheckpointError(f"{path}: not a release folder (no config.json) nor a run folder (no checkpoints/)")
     return model_from_checkpoint(best_or_last(path))
