@@ -59,6 +59,13 @@ def test_translate_direction_of_a_one_way_model(tiny_run: Path, tmp_path: Path, 
     assert code == 2 and "translates BtoA only" in capsys.readouterr().err
 
 
+def test_eval_of_a_one_way_model_on_an_unpaired_split(tiny_run: Path, tmp_path: Path, capsys) -> None:
+    data = write_unpaired(tmp_path / "data", {"test": (1, 1)})
+    code = main(["eval", str(tiny_run), "--data", str(data), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "translates BtoA only" in err and "unpaired split" in err and len(err.splitlines()) == 1
+
+
 def test_eval_with_fid_weights(cyclegan_run: Path, tmp_path: Path, capsys) -> None:
     """With a weights file, FID and KID are computed for both directions and reported (stand-in weights here)."""
     weights = write_fid_weights(tmp_path)

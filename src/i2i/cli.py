@@ -113,6 +113,11 @@ def _eval(argv: Sequence[str]) -> int:
     if args.unpaired or ((data / f"{args.split}A").is_dir() and (data / f"{args.split}B").is_dir()):
         from i2i.evaluation.unpaired import evaluate_unpaired
 
+        if len(model.directions) < 2:
+            raise I2IError(
+                f"{args.model}: this {model.method} model translates {model.trained_direction} only; scoring an "
+                "unpaired split needs a model that learns both directions (cyclegan, ugatit)"
+            )
         forward = Translator(model.generator("AtoB"), args.device)
         backward = Translator(model.generator("BtoA"), args.device)
         summary = evaluate_unpaired(
