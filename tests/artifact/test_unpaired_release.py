@@ -64,3 +64,14 @@ def test_full_ugatit_translates_any_size_by_resizing(tmp_path: Path) -> None:
     for direction in ("AtoB", "BtoA"):
         (out,) = Translator.from_pretrained(release, "cpu", direction)([image])
         assert out.shape == (50, 70, 3)
+
+
+def test_one_direction_is_read_without_the_other_weights(cyclegan_run: Path, tmp_path: Path) -> None:
+    """Translating one way reads that generator's weights only: the other file is opened when it is used."""
+    release = write_release(open_model(cyclegan_run), tmp_path / "release")
+    (release / "model_reverse.safetensors").unlink()
+    model = open_model(release)
+    image = _images(cyclegan_run.parent.parent / "data", "testA")[:1]
+    assert Translator(model.generator("AtoB"), "cpu")(image)[0].shape == image[0].shape
+    with pytest.raises(CheckpointError, match="model_reverse.safetensors: file not found"):
+        Translator(model.generator("BtoA"), "cpu")

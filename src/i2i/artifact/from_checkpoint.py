@@ -3,11 +3,16 @@ each with the preprocessing its run config implies."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+
+import torch
+from torch import nn
 
 from i2i.artifact.model import Generator, Model, Source
 from i2i.config import from_dict
 from i2i.errors import CheckpointError, ConfigError
+from i2i.methods.base import GeneratorSlot
 from i2i.models.weights import load_weights
 from i2i.run_config import RunConfig
 from i2i.training.checkpoint import load_state, network_state
@@ -30,7 +35,15 @@ def model_from_checkpoint(path: str | Path) -> Model:
         raise CheckpointError(f"{path}: its config no longer builds ({exc})") from None
     generators = []
     for slot in cfg.generator_slots():
-        net = slot.build()
-        load_weights(net, network_state(state, slot.network, str(path)), f"{path} [{slot.network}]", slot.network)
-        generators.append(Generator(slot.config, net, cfg.preprocessing(slot)))
+        # Only the translating generators' weights are kept (not the discriminators' or the optimizers'); each
+        # generator is built when it is first used.
+        weights = network_state(state, slot.network, str(path))
+        load = functools.partial(_build, slot, weights, f"{path} [{slot.network}]")
+        generators.append(Generator(slot.config, load, cfg.preprocessing(slot)))
     return Model(path, cfg.method.name, generators, Source(cfg.name, path.name, step, cfg.data.root))
+
+
+def _build(slot: GeneratorSlot, weights: dict[str, torch.Tensor], source: str) -> nn.Module:
+    net = slot.build()
+    load_weights(net, weights, source, slot.network)
+    return net

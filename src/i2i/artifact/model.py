@@ -3,6 +3,7 @@ from. ``open.open_model`` makes one from any model path; ``release.write_release
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,27 @@ from i2i.inference.preprocessing import Preprocessing
 from i2i.models.base import GeneratorConfig
 
 
-@dataclass
 class Generator:
-    """One direction of a model: the network (weights loaded), its architecture and its preprocessing."""
+    """One direction of a model: its architecture, its preprocessing and the network with its weights.
 
-    config: GeneratorConfig
-    network: nn.Module
-    preprocessing: Preprocessing
+    ``network`` is a network already in memory, or a function that builds and loads it: then it is built on first
+    use, so that opening a two-way model to translate one direction loads that direction's weights only.
+    """
+
+    def __init__(
+        self, config: GeneratorConfig, network: nn.Module | Callable[[], nn.Module], preprocessing: Preprocessing
+    ) -> None:
+        self.config = config
+        self.preprocessing = preprocessing
+        self._network = network if isinstance(network, nn.Module) else None
+        self._load = None if isinstance(network, nn.Module) else network
+
+    @property
+    def network(self) -> nn.Module:
+        if self._network is None:
+            assert self._load is not None
+            self._network, self._load = self._load(), None
+        return self._network
 
     @property
     def direction(self) -> str:

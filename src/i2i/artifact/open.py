@@ -14,8 +14,9 @@ from i2i.training.checkpoint import RunFolder, best_or_last
 def open_model(path: str | Path) -> Model:
     """Opens a release folder, a run folder (its best.pt, else last.pt) or a training checkpoint file.
 
-    Used by ``i2i translate``, ``i2i eval``, ``i2i export`` and ``Translator.from_pretrained``; the generators are
-    on the CPU in training mode as built, and ``Translator`` prepares them for inference.
+    Used by ``i2i translate``, ``i2i eval``, ``i2i export`` and ``Translator.from_pretrained``. The model's config is
+    checked now; each generator is built and loaded (on the CPU, in training mode as built) when it is first used,
+    and ``Translator`` prepares it for inference.
     """
     path = Path(path)
     if is_release(path):

@@ -12,6 +12,7 @@ Files:
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,7 @@ def read_config(path: Path) -> dict[str, Any]:
 
 
 def read_release(path: str | Path) -> Model:
-    """Opens release folder ``path``: every generator it ships, built and loaded (on the CPU)."""
+    """Opens release folder ``path``: its config is checked now, each generator's weights are read on first use."""
     path = Path(path)
     meta = read_config(path)
     where = str(path / CONFIG)
@@ -154,17 +155,21 @@ def read_release(path: str | Path) -> Model:
         pre = _section(Preprocessing, pre_data, "preprocessing", where)
         if tuple(pre.normalize) != (-1.0, 1.0):
             raise CheckpointError(f"{path}: normalization {list(pre.normalize)} is not supported (only [-1, 1])")
-        net = gen_cfg.build(pre.input_channels, pre.output_channels)
-        file = path / weights
-        try:
-            state = load_file(str(file))
-        except FileNotFoundError:
-            raise CheckpointError(f"{file}: file not found") from None
-        except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for corrupt headers
-            raise CheckpointError(f"{file}: not a readable safetensors file ({exc})") from None
-        load_weights(net, state, str(file), meta["generator"])
-        generators.append(Generator(gen_cfg, net, pre))
+        generators.append(Generator(gen_cfg, functools.partial(_load, gen_cfg, pre, path / weights, meta), pre))
     return Model(path, str(meta.get("method", "")), generators, _source(meta.get("source")))
+
+
+def _load(gen_cfg: GeneratorConfig, pre: Preprocessing, file: Path, meta: dict[str, Any]) -> torch.nn.Module:
+    """One generator of a release, built and loaded (on the CPU)."""
+    net = gen_cfg.build(pre.input_channels, pre.output_channels)
+    try:
+        state = load_file(str(file))
+    except FileNotFoundError:
+        raise CheckpointError(f"{file}: file not found") from None
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for corrupt headers
+        raise CheckpointError(f"{file}: not a readable safetensors file ({exc})") from None
+    load_weights(net, state, str(file), meta["generator"])
+    return net
 
 
 def _section(cls: type, data: dict[str, Any], name: str, where: str) -> Any:

@@ -92,8 +92,8 @@ class CycleValidation:
         # Validation records cycle through the smaller domain; an image already scored is not counted twice.
         self.scores.add_many(
             [
-                (name_a, str(example.get("path_a", id(real_a))), real_a, rec_a, idt_a),
-                (name_b, str(example.get("path_b", id(real_b))), real_b, rec_b, idt_b),
+                (name_a, example["path_a"], real_a, rec_a, idt_a),
+                (name_b, example["path_b"], real_b, rec_b, idt_b),
             ]
         )
         attention = self.method.attention
