@@ -53,12 +53,6 @@ def split_of(keys: Sequence[str], ratios: Sequence[float], seed: int = 0) -> lis
     return out
 
 
-def assign_splits(keys: Sequence[str], ratios: Sequence[float], seed: int = 0) -> dict[str, list[str]]:
-    """Each split name (one per ratio) with its keys, in the input order: ``split_of`` grouped by split."""
-    names = split_of(keys, ratios, seed)
-    return {split: [k for k, s in zip(keys, names, strict=True) if s == split] for split in SPLIT_NAMES[: len(ratios)]}
-
-
 def normalize_ratios(values: Sequence[float]) -> tuple[float, ...]:
     """Checks 2 (train, val) or 3 (train, val, test) finite shares >= 0 with train > 0; scales them to sum 1."""
     shown = ",".join(f"{v:g}" for v in values)

@@ -12,12 +12,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from i2i import splits
 from i2i.cli import main
 from i2i.data.paired import list_pairs
 from i2i.datatools.split import PLAN_FILE, plan_split, split_dataset
 from i2i.errors import ConfigError, DatasetError, I2IError
 from i2i.layouts import detect_layout
-from i2i.splits import assign_splits, parse_ratios, split_counts
+from i2i.splits import SPLIT_NAMES, parse_ratios, split_counts
+
+
+def assign_splits(keys: list[str], ratios: tuple[float, ...], seed: int) -> dict[str, list[str]]:
+    """``i2i.splits.split_of`` grouped by split name, in the input order."""
+    names = splits.split_of(keys, ratios, seed)
+    return {split: [k for k, s in zip(keys, names, strict=True) if s == split] for split in SPLIT_NAMES[: len(ratios)]}
 
 
 def write_image_file(path: Path, seed: int, size: int = 8) -> Path:

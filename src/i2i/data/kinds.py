@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-import numpy as np
 import torch
 
 from i2i.data.config import DataConfig
@@ -96,7 +95,7 @@ class DataKind(Protocol):
 
     def device_cache(self, records: list[Any], device: torch.device) -> tuple[Any, str]: ...
 
-    def load_example(self, record: Any) -> dict[str, np.ndarray | str]: ...
+    def load_example(self, record: Any) -> Example: ...
 
 
 DATA_KINDS: Registry[type[DataKind]] = Registry("data kind")
