@@ -4,16 +4,36 @@ bad file."""
 from __future__ import annotations
 
 import os
+import stat
 import struct
+import warnings
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hostile.corpus import HUGE_ERROR, run_with_timeout, write_huge_png
 from PIL import Image
 
-from i2i.imageio import ImageReadError, probe_image, read_image, to_channels, write_image
+from i2i.errors import ConfigError
+from i2i.imageio import (
+    DEFAULT_MAX_PIXELS,
+    MAX_PIXELS_ENV,
+    ImageReadError,
+    ImageTooLargeError,
+    file_kind,
+    is_image_file,
+    is_unsupported_image_file,
+    max_pixels,
+    not_a_file_reason,
+    probe_image,
+    read_image,
+    set_max_pixels,
+    take_max_pixels_option,
+    to_channels,
+    write_image,
+)
 
 
 def save(path: Path, im: Image.Image, **options: object) -> Path:
@@ -317,7 +337,7 @@ BAD_FILES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "text_as_jpg": (bad_text_as_jpg, "holds text"),
     "random_png": (bad_random_png, "not a readable image"),
     "missing": (bad_missing, "not found"),
-    "directory": (bad_directory, "not a file"),
+    "directory": (bad_directory, "a directory, not an image"),
 }
 
 
@@ -396,19 +416,26 @@ def test_bomb_png_is_a_valid_header(bomb_png: Path) -> None:
     assert bomb_png.stat().st_size < 2_000_000
 
 
+BOMB_REASON = "40000x40000 = 1600000000 pixels is over the limit of 89478485 pixels"
+
+
+@pytest.mark.timeout(30)
 def test_read_image_refuses_decompression_bomb(bomb_png: Path) -> None:
-    """read_image refuses a 1.6 G pixel image up front, naming the file and the decompression-bomb reason."""
+    """read_image refuses a 1.6 G pixel image up front (Pillow alone would refuse it without its size), naming the
+    file, its size and the limit."""
     for channels in (1, 3):
-        with pytest.raises(ImageReadError) as info:
+        with pytest.raises(ImageTooLargeError) as info:
             read_image(bomb_png, channels=channels)
-        assert_one_line_error(info.value, bomb_png, "decompression bomb")
+        assert_one_line_error(info.value, bomb_png, BOMB_REASON)
+        assert (info.value.width, info.value.height, info.value.limit) == (40000, 40000, DEFAULT_MAX_PIXELS)
 
 
+@pytest.mark.timeout(30)
 def test_probe_image_refuses_decompression_bomb(bomb_png: Path) -> None:
     """probe_image refuses the bomb too, with the same one-line error."""
-    with pytest.raises(ImageReadError) as info:
+    with pytest.raises(ImageTooLargeError) as info:
         probe_image(bomb_png)
-    assert_one_line_error(info.value, bomb_png, "decompression bomb")
+    assert_one_line_error(info.value, bomb_png, BOMB_REASON)
 
 
 # --- to_channels ---------------------------------------------------------------------------------------------------
@@ -527,3 +554,186 @@ def test_probe_of_a_png_reads_no_pixels(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: loads.append(1) or original(self))
     info = probe_image(path)
     assert (info.width, info.height) == (64, 32) and not loads
+
+
+# --- the pixel limit -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limit_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """I2I_MAX_PIXELS unset for the test (set_max_pixels writes it) and restored afterwards."""
+    monkeypatch.setenv(MAX_PIXELS_ENV, "")
+    return monkeypatch
+
+
+def test_default_limit_is_pillows_shipped_default(limit_env: pytest.MonkeyPatch) -> None:
+    """The default is defined in i2i (Pillow's shipped value), not read from Pillow's mutable global."""
+    assert max_pixels() == DEFAULT_MAX_PIXELS == 89478485 == 1024 * 1024 * 1024 // 4 // 3
+    limit_env.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    assert max_pixels() == DEFAULT_MAX_PIXELS
+
+
+def test_set_max_pixels_sets_the_environment_for_workers(limit_env: pytest.MonkeyPatch) -> None:
+    """set_max_pixels writes I2I_MAX_PIXELS (spawned worker processes inherit it); None goes back to the default."""
+    set_max_pixels(1234)
+    assert max_pixels() == 1234 and os.environ[MAX_PIXELS_ENV] == "1234"
+    set_max_pixels(None)
+    assert max_pixels() == DEFAULT_MAX_PIXELS and MAX_PIXELS_ENV not in os.environ
+    limit_env.setenv(MAX_PIXELS_ENV, " 777 ")
+    assert max_pixels() == 777
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, "100", True])
+def test_set_max_pixels_refuses_what_is_not_a_positive_integer(limit_env: pytest.MonkeyPatch, bad: object) -> None:
+    with pytest.raises(ConfigError, match="positive integer"):
+        set_max_pixels(bad)  # type: ignore[arg-type]
+    assert max_pixels() == DEFAULT_MAX_PIXELS
+
+
+@pytest.mark.parametrize("bad", ["abc", "0", "-3", "1e8", "12.5"])
+def test_bad_environment_value_is_a_one_line_error_naming_the_variable(
+    limit_env: pytest.MonkeyPatch, tmp_path: Path, bad: str
+) -> None:
+    limit_env.setenv(MAX_PIXELS_ENV, bad)
+    with pytest.raises(ConfigError) as info:
+        max_pixels()
+    text = str(info.value)
+    assert text.startswith("I2I_MAX_PIXELS: expected a positive integer") and "\n" not in text
+    path = save(tmp_path / "x.png", Image.new("RGB", (4, 4)))
+    with pytest.raises(ConfigError, match="I2I_MAX_PIXELS"):  # not an ImageReadError: the setting is wrong
+        read_image(path)
+
+
+@pytest.mark.parametrize(
+    ("argv", "rest", "limit"),
+    [
+        (["--max-pixels", "500", "data", "check", "x"], ["data", "check", "x"], 500),
+        (["--max-pixels=1_000", "train"], ["train"], 1000),
+        (["data", "check", "--max-pixels", "5"], ["data", "check", "--max-pixels", "5"], DEFAULT_MAX_PIXELS),
+        ([], [], DEFAULT_MAX_PIXELS),
+    ],
+)
+def test_take_max_pixels_option(limit_env: pytest.MonkeyPatch, argv: list[str], rest: list[str], limit: int) -> None:
+    """A leading --max-pixels N (or =N) is applied and removed; anywhere else it is the command's business."""
+    assert take_max_pixels_option(argv) == rest
+    assert max_pixels() == limit
+
+
+@pytest.mark.parametrize("argv", [["--max-pixels"], ["--max-pixels", "many"], ["--max-pixels=0", "train"]])
+def test_take_max_pixels_option_refuses_bad_values(limit_env: pytest.MonkeyPatch, argv: list[str]) -> None:
+    with pytest.raises(ConfigError, match=r"^--max-pixels: expected a positive integer"):
+        take_max_pixels_option(argv)
+    assert max_pixels() == DEFAULT_MAX_PIXELS
+
+
+@pytest.mark.parametrize("how", ["function", "environment"])
+def test_image_exactly_at_the_limit_reads_and_one_pixel_more_is_refused(
+    limit_env: pytest.MonkeyPatch, tmp_path: Path, how: str
+) -> None:
+    """30×20 = 600 pixels: read with a limit of 600, refused (header only, same words) with 599."""
+    path = save(tmp_path / "x.png", Image.new("RGB", (30, 20), (1, 2, 3)))
+
+    def limit(n: int) -> None:
+        set_max_pixels(n) if how == "function" else limit_env.setenv(MAX_PIXELS_ENV, str(n))
+
+    limit(600)
+    assert read_image(path).shape == (20, 30, 3) and probe_image(path).width == 30
+    limit(599)
+    for read in (read_image, probe_image):
+        with pytest.raises(ImageTooLargeError) as info:
+            read(path)
+        reason = "30x20 = 600 pixels is over the limit of 599 pixels (raise it with --max-pixels or I2I_MAX_PIXELS)"
+        assert_one_line_error(info.value, path, reason)
+        assert info.value.reason == reason
+
+
+def test_limit_is_checked_before_decoding(limit_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An image over the limit is refused from its header: no pixel is decoded."""
+    from PIL import ImageFile
+
+    path = save(tmp_path / "x.png", Image.new("RGB", (30, 20)))
+    set_max_pixels(100)
+    loads: list[int] = []
+    original = ImageFile.ImageFile.load
+    limit_env.setattr(ImageFile.ImageFile, "load", lambda self: loads.append(1) or original(self))
+    with pytest.raises(ImageTooLargeError):
+        read_image(path)
+    assert loads == []
+
+
+@pytest.mark.timeout(30)
+def test_huge_header_between_pillows_warning_and_error_is_refused_quietly(
+    limit_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """10000×10000 (100 M pixels) is where Pillow only warns (DecompressionBombWarning) and then decodes: i2i refuses
+    it from the header, fast, and no warning is raised at all."""
+    path = write_huge_png(tmp_path / "huge.png")
+    assert path.stat().st_size < 100_000
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for read in (read_image, probe_image):
+            with pytest.raises(ImageTooLargeError) as info:
+                read(path)
+            assert_one_line_error(info.value, path, f"{HUGE_ERROR} 89478485 pixels")
+    assert [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)] == []
+
+
+def test_a_raised_limit_beats_pillows_own(limit_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Pillow's own check (warn above its global, refuse above twice that) never decides: with Pillow's global at 100
+    pixels a 64×64 image still reads, without a warning, and Pillow's global is raised to i2i's limit for the
+    decoders' own checks while loading."""
+    path = save(tmp_path / "x.png", noise_image((64, 64)))
+    limit_env.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    set_max_pixels(5000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_image(path).shape == (64, 64, 3) and probe_image(path).height == 64
+    assert Image.MAX_IMAGE_PIXELS == 5000
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+@pytest.mark.timeout(30)
+def test_fifo_named_like_an_image_is_refused_without_opening_it(tmp_path: Path) -> None:
+    """A FIFO without a writer would block open() forever: read_image and probe_image refuse it from its stat."""
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    for read in (read_image, probe_image):
+        error = run_with_timeout(lambda read=read: _error_of(read, fifo), seconds=10)
+        assert_one_line_error(error, fifo, "not a regular file (FIFO)")
+
+
+def _error_of(read: Callable[[Path], object], path: Path) -> ImageReadError:
+    with pytest.raises(ImageReadError) as info:
+        read(path)
+    return info.value
+
+
+def test_unsupported_format_says_so(tmp_path: Path) -> None:
+    """A .heic (or .avif, ...) file that Pillow cannot read is named as an unsupported format, with the fix."""
+    path = tmp_path / "IMG_0001.HEIC"
+    path.write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(200))
+    with pytest.raises(ImageReadError) as info:
+        read_image(path)
+    assert_one_line_error(info.value, path, "unsupported format .heic (convert it to PNG or JPEG)")
+    assert is_unsupported_image_file(path) and not is_image_file(path)
+    assert not is_unsupported_image_file(tmp_path / "x.png")
+
+
+def test_file_kinds_and_reasons(tmp_path: Path) -> None:
+    assert file_kind(os.stat(tmp_path).st_mode) == "a directory"
+    assert not_a_file_reason(os.stat(tmp_path).st_mode) == "a directory, not an image"
+    assert not_a_file_reason(os.stat(save(tmp_path / "x.png", Image.new("L", (2, 2)))).st_mode) is None
+    assert not_a_file_reason(stat.S_IFIFO) == "not a regular file (FIFO)"
+    assert not_a_file_reason(stat.S_IFSOCK) == "not a regular file (socket)"
+    assert not_a_file_reason(stat.S_IFCHR) == "not a regular file (character device)"
+    assert not_a_file_reason(stat.S_IFBLK) == "not a regular file (block device)"
+
+
+def test_error_names_a_path_with_a_line_break_on_one_line(tmp_path: Path) -> None:
+    """ImageReadError shows the path via show_path: a newline in a file name cannot split the message."""
+    path = tmp_path / "two\nlines.png"
+    path.write_text("not an image")
+    with pytest.raises(ImageReadError) as info:
+        read_image(path)
+    assert str(info.value) == f"{tmp_path}/two\\nlines.png: not a readable image (the file holds text, not image data)"
+    assert info.value.path == str(path)  # the real path stays available

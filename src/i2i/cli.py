@@ -240,9 +240,25 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if argv and argv[0].split("=", 1)[0] == "--max-pixels":  # i2i --max-pixels N COMMAND ...: the image size limit
+        from i2i.imageio import take_max_pixels_option
+
+        try:
+            argv = take_max_pixels_option(argv)
+        except I2IError as exc:
+            print(f"i2i: error: {exc}", file=sys.stderr)
+            return 2
     if not argv or argv[0] in ("-h", "--help"):
+        from i2i.imageio import DEFAULT_MAX_PIXELS
+
         lines = [f"  {name:<10} {text}" for name, (_, text) in COMMANDS.items()]
-        print("usage: i2i COMMAND [options]   (i2i COMMAND --help for details)\n\ncommands:\n" + "\n".join(lines))
+        print(
+            "usage: i2i [--max-pixels N] COMMAND [options]   (i2i COMMAND --help for details)\n\ncommands:\n"
+            + "\n".join(lines)
+            + "\n\noptions:\n"
+            "  --max-pixels N  refuse images of more than N pixels (width × height) before decoding them\n"
+            f"                  (default {DEFAULT_MAX_PIXELS}; the I2I_MAX_PIXELS environment variable sets it too)"
+        )
         return 0 if argv else 2
     if argv[0] in ("-V", "--version"):
         from i2i import __version__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 
 
@@ -26,3 +27,24 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Returns ' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def show_path(path: str | os.PathLike[str] | bytes) -> str:
+    """A file name fit for a one-line message: unchanged when printable, else with its odd characters escaped.
+
+    Control characters (a newline, a tab, ESC, ...) and other unprintable ones are written as Python escapes
+    (``\\n``, ``\\t``, ``\\x1b``, ``\\u2028``), without quotes; bytes that are not valid UTF-8 (kept by Python as
+    surrogates) become ``\\xNN``. So a hostile name never splits a message in two or moves the cursor.
+    """
+    text = os.fsdecode(path)
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char.isprintable():
+            out.append(char)
+        elif 0xDC80 <= ord(char) <= 0xDCFF:  # an undecodable byte (surrogateescape)
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        else:
+            out.append(repr(char)[1:-1])
+    return "".join(out)

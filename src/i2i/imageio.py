@@ -4,12 +4,22 @@ Rules shared by training, evaluation, translation and the demo:
 - EXIF orientation is applied, so the pixels are the way a photo viewer shows them.
 - Alpha (RGBA, LA, transparent palettes) is composited onto white, the usual background of drawings and sketches.
 - 16-bit and 32-bit integer images are scaled to 8 bits (0..65535 → 0..255); float images must hold values in [0, 1].
-- Pillow's decompression-bomb limit stays on; any failure raises ImageReadError naming the file and the reason.
+- One pixel limit (width × height) for every read: ``max_pixels()``, by default Pillow's own default
+  (89478485), set by ``set_max_pixels``, ``i2i --max-pixels N`` or the ``I2I_MAX_PIXELS`` environment variable
+  (which DataLoader workers inherit). It is checked from the header, before any pixel is decoded; Pillow's own
+  decompression-bomb check (which only warns between its limit and twice that) is lifted while the header is read,
+  so that this limit decides alone and no DecompressionBombWarning ever reaches the user.
+- Only regular files are opened (a FIFO would block forever); any failure raises ImageReadError naming the file
+  and the reason, on one line.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import stat
+import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,22 +27,41 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from i2i.atomic import atomic_write
-from i2i.errors import I2IError
+from i2i.errors import ConfigError, I2IError, show_path
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".gif"}
 )
+# Image formats people keep in photo folders that i2i does not read: listed by name (never silently skipped).
+UNSUPPORTED_IMAGE_EXTENSIONS = frozenset(
+    {".heic", ".heif", ".avif", ".jxl", ".svg", ".svgz", ".raw", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf"}
+    | {".rw2", ".raf", ".psd", ".xcf", ".exr", ".hdr", ".jp2", ".j2k", ".ico", ".tga"}
+)
+DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's shipped Image.MAX_IMAGE_PIXELS (1024 * 1024 * 1024 // 4 // 3)
+MAX_PIXELS_ENV = "I2I_MAX_PIXELS"
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _WRITE_OPTIONS = {".jpg": {"quality": 95}, ".jpeg": {"quality": 95}, ".webp": {"quality": 95}}
 
 
 class ImageReadError(I2IError):
-    """An image file cannot be used; ``str(err)`` is one line: ``path: reason``."""
+    """An image file cannot be used; ``str(err)`` is one line: ``path: reason`` (the path via ``show_path``)."""
 
     def __init__(self, path: str | Path, reason: str) -> None:
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"{path}: {reason}")
+        super().__init__(f"{show_path(path)}: {reason}")
+
+
+class ImageTooLargeError(ImageReadError):
+    """An image whose header declares more pixels than ``max_pixels()``; nothing was decoded."""
+
+    def __init__(self, path: str | Path, width: int, height: int, limit: int) -> None:
+        self.width, self.height, self.limit = width, height, limit
+        reason = (
+            f"{width}x{height} = {width * height} pixels is over the limit of {limit} pixels "
+            "(raise it with --max-pixels or I2I_MAX_PIXELS)"
+        )
+        super().__init__(path, reason)
 
 
 @dataclass(frozen=True)
@@ -50,28 +79,140 @@ def is_image_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
-def _open(path: Path) -> Image.Image:
+def is_unsupported_image_file(path: str | Path) -> bool:
+    """A file named like an image format that i2i does not read (``.heic``, ``.avif``, ``.svg``, camera raw, ...)."""
+    return Path(path).suffix.lower() in UNSUPPORTED_IMAGE_EXTENSIONS
+
+
+def unsupported_reason(path: str | Path) -> str:
+    """The one-line note for a file of an unsupported image format."""
+    return f"unsupported format {Path(path).suffix.lower()} (convert it to PNG or JPEG)"
+
+
+_FILE_KINDS = (
+    (stat.S_ISREG, "a file"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def file_kind(mode: int) -> str:
+    """What a file system entry with this ``st_mode`` is, for messages: 'a file', 'a directory', 'a FIFO', ..."""
+    return next((name for test, name in _FILE_KINDS if test(mode)), "a special file")
+
+
+def not_a_file_reason(mode: int) -> str | None:
+    """Why an entry with this ``st_mode`` cannot be an image (a directory, FIFO, socket, device), or None if regular.
+
+    The one wording for such entries, wherever a path named like an image turns out not to be a file.
+    """
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory, not an image"
+    return f"not a regular file ({file_kind(mode).split(' ', 1)[1]})"
+
+
+# --- the pixel limit -----------------------------------------------------------------------------------------------
+
+
+def parse_max_pixels(text: str, source: str) -> int:
+    """A pixel limit from text (``source`` names where it came from, for the error). Raises ConfigError."""
     try:
-        size = path.stat().st_size
+        value = int(text.strip())
+    except ValueError:
+        raise ConfigError(f"{source}: expected a positive integer (a number of pixels), got {text!r}") from None
+    if value < 1:
+        raise ConfigError(f"{source}: expected a positive integer (a number of pixels), got {value}")
+    return value
+
+
+def max_pixels() -> int:
+    """The largest image (width × height) i2i reads: ``I2I_MAX_PIXELS`` if set (and not empty), else the default.
+
+    Read from the environment on every call, so worker processes started later use the same limit.
+    Raises ConfigError naming the variable when it is not a positive integer.
+    """
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    return parse_max_pixels(text, MAX_PIXELS_ENV) if text else DEFAULT_MAX_PIXELS
+
+
+def set_max_pixels(limit: int | None) -> None:
+    """Sets the pixel limit for this process and the processes it starts (via ``I2I_MAX_PIXELS``); None: default."""
+    if limit is None:
+        os.environ.pop(MAX_PIXELS_ENV, None)
+        return
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigError(f"the pixel limit must be a positive integer, got {limit!r}")
+    os.environ[MAX_PIXELS_ENV] = str(limit)
+
+
+def take_max_pixels_option(argv: list[str]) -> list[str]:
+    """``i2i --max-pixels N COMMAND ...``: applies a leading ``--max-pixels N`` (or ``=N``) and returns the rest."""
+    if not argv or argv[0].split("=", 1)[0] != "--max-pixels":
+        return argv
+    if "=" in argv[0]:
+        text, rest = argv[0].split("=", 1)[1], argv[1:]
+    elif len(argv) > 1:
+        text, rest = argv[1], argv[2:]
+    else:
+        raise ConfigError("--max-pixels: expected a positive integer (a number of pixels) before the command")
+    set_max_pixels(parse_max_pixels(text, "--max-pixels"))
+    return rest
+
+
+# Pillow's bomb check reads a module global, so lifting it is done under a lock; only the header read is inside.
+_PILLOW_LIMIT_LOCK = threading.Lock()
+
+
+def _open_header(path: Path, limit: int) -> Image.Image:
+    """Image.open with Pillow's own bomb check lifted (this module's limit decides) and never below ``limit``."""
+    with _PILLOW_LIMIT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        pillow_limit = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            return Image.open(path)
+        finally:
+            # Decoders check again while loading (TIFF tiles, GIF frames): never below the limit set for i2i.
+            Image.MAX_IMAGE_PIXELS = pillow_limit if pillow_limit is None or pillow_limit >= limit else limit
+
+
+def _open(path: Path) -> Image.Image:
+    """Opens a regular image file and reads its header; refuses it (ImageReadError) when it is over the limit."""
+    limit = max_pixels()
+    try:
+        info = path.stat()
     except FileNotFoundError:
         raise ImageReadError(path, "file not found") from None
     except OSError as exc:
-        raise ImageReadError(path, f"cannot read ({exc.strerror})") from None
-    if not path.is_file():
-        raise ImageReadError(path, "not a file")
-    if size == 0:
+        raise ImageReadError(path, f"cannot read ({exc.strerror or exc})") from None
+    if reason := not_a_file_reason(info.st_mode):  # before opening: open() on a FIFO blocks until a writer comes
+        raise ImageReadError(path, reason)
+    if info.st_size == 0:
         raise ImageReadError(path, "empty file (0 bytes)")
     try:
-        # Above Image.MAX_IMAGE_PIXELS Pillow warns; above twice that it refuses (DecompressionBombError).
-        return Image.open(path)
-    except Image.DecompressionBombError as exc:
-        raise ImageReadError(path, f"refused as a possible decompression bomb ({exc})") from None
+        im = _open_header(path, limit)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # a plugin's own size check
+        raise ImageReadError(path, f"over the limit of {limit} pixels ({exc})") from None
     except UnidentifiedImageError:
+        if is_unsupported_image_file(path):
+            raise ImageReadError(path, unsupported_reason(path)) from None
         raise ImageReadError(path, f"not a readable image ({_sniff(path)})") from None
     except PermissionError:
         raise ImageReadError(path, "permission denied") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(path, f"corrupt image header ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - hostile headers can trip any plugin error; name it, don't crash
+        raise ImageReadError(path, f"corrupt image header ({type(exc).__name__}: {exc})") from None
+    width, height = im.size
+    if width * height > limit:
+        im.close()
+        raise ImageTooLargeError(path, width, height, limit)
+    return im
 
 
 def _sniff(path: Path) -> str:

@@ -8,16 +8,24 @@ Paired layouts (``root`` is the dataset folder):
 Unpaired layout: ``root/<split>A`` and ``root/<split>B`` (``trainA``, ``testB``, …), or ``root/A/<split>`` and
 ``root/B/<split>``.
 
+Which directory entries are images is decided here, once (``scan_folder``): regular files with an image extension
+(``imageio.IMAGE_EXTENSIONS``) whose name does not start with a dot. Entries named like images that are no regular
+file (a FIFO, a socket, a device, a directory ``x.png/``) are problems; files of image formats i2i does not read
+(``.heic``, ``.avif``, ...) are listed by name.
+
 Nothing here reads pixels or needs torch, so the dataset tools and the training data kinds share it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from i2i.errors import DatasetError
-from i2i.imageio import is_image_file
+from i2i.errors import DatasetError, show_path
+from i2i.imageio import file_kind, is_image_file, is_unsupported_image_file, not_a_file_reason
 
 
 @dataclass(frozen=True)
@@ -28,30 +36,106 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+        return show_path(f"{self.path}: {self.reason}")
+
+
+@dataclass
+class FolderScan:
+    """The entries directly in a folder, each sorted by name.
+
+    Attributes:
+        images: regular files with an image extension, not hidden (macOS ``._x.png`` files are not images).
+        folders: visible subfolders (a folder named like an image is a problem instead).
+        other: how many other files there are (hidden files, other extensions, ``unsupported`` included).
+        unsupported: files of an image format i2i does not read (``.heic``, ``.avif``, ``.svg``, ...).
+        problems: visible entries named like images that are not regular files: FIFOs, sockets, devices, folders,
+            links to nothing.
+    """
+
+    images: list[Path] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)
+    other: int = 0
+    unsupported: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def scan_folder(folder: Path) -> FolderScan:
+    """Sorts the entries of ``folder`` into images, subfolders, problems and the rest (see FolderScan)."""
+    scan = FolderScan()
+    with os.scandir(folder) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for entry in entries:
+        path, hidden, named_image = Path(entry.path), entry.name.startswith("."), is_image_file(entry.name)
+        mode = _mode(entry)
+        if mode is None:
+            if named_image and not hidden:
+                scan.problems.append(Problem(str(path), "a link to nothing (its target is missing)"))
+        elif stat.S_ISDIR(mode) and not named_image:
+            if not hidden:
+                scan.folders.append(path)
+        elif named_image and not hidden:
+            if reason := not_a_file_reason(mode):
+                scan.problems.append(Problem(str(path), reason))
+            else:
+                scan.images.append(path)
+        elif not stat.S_ISDIR(mode):
+            scan.other += 1
+            if is_unsupported_image_file(entry.name) and not hidden and stat.S_ISREG(mode):
+                scan.unsupported.append(path)
+    return scan
+
+
+def _mode(entry: os.DirEntry[str]) -> int | None:
+    """The entry's file type (following links), without a system call for plain files and folders; None: dangling."""
+    try:
+        if entry.is_file():
+            return stat.S_IFREG
+        if entry.is_dir():
+            return stat.S_IFDIR
+        return entry.stat().st_mode
+    except OSError:
+        return None
+
+
+def walk_folders(root: Path) -> Iterator[tuple[Path, FolderScan]]:
+    """``scan_folder`` of ``root`` and of every visible subfolder below it, top-down, each level sorted by name.
+
+    Links to folders are not followed (as ``os.walk`` and ``Path.rglob``), so a link loop cannot walk forever.
+    """
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        scan = scan_folder(folder)
+        yield folder, scan
+        stack += [sub for sub in reversed(scan.folders) if not sub.is_symlink()]
 
 
 def images_in(folder: Path) -> tuple[list[Path], int]:
     """Image files directly in ``folder`` (sorted) and the number of other files; hidden files are never images."""
-    images, other = [], 0
-    for entry in sorted(folder.iterdir()):
-        if not entry.is_file():
-            continue
-        if is_image_file(entry) and not entry.name.startswith("."):  # macOS ._x.png files are not images
-            images.append(entry)
-        else:
-            other += 1
-    return images, other
+    scan = scan_folder(folder)
+    return scan.images, scan.other
+
+
+def require_folder(path: str | Path, what: str = "dataset folder") -> Path:
+    """``path`` as a Path when it is a folder; else DatasetError saying what it is (missing, a file, a FIFO, ...)."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise DatasetError(f"{what} not found: {show_path(path)}") from None
+    except OSError as exc:
+        raise DatasetError(f"{show_path(path)}: cannot open the {what} ({exc.strerror or exc})") from None
+    if not stat.S_ISDIR(mode):
+        raise DatasetError(f"{show_path(path)}: is {file_kind(mode)}, expected a {what}")
+    return path
 
 
 def detect_layout(root: str | Path) -> str:
     """Returns 'aligned' or 'folders' for a paired dataset root; raises DatasetError when neither fits."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"dataset folder not found: {root}")
+    root = require_folder(root)
     if (root / "A").is_dir() and (root / "B").is_dir():
         return "folders"
-    splits = [p for p in root.iterdir() if p.is_dir()]
+    splits = scan_folder(root).folders
     if any((p / "A").is_dir() and (p / "B").is_dir() for p in splits):
         return "folders"
     if any(any(is_image_file(f) for f in p.iterdir()) for p in splits):

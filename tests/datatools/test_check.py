@@ -248,7 +248,9 @@ def test_header_bomb_is_too_large_without_decoding(tmp_path: Path) -> None:
         report = check_dataset(root, full=full)
         assert kinds(report) == {"too_large": [str(over), str(refused)]}
     reasons = {p.path: p.reason for p in report.problems}
-    assert "10000x10000" in reasons[str(over)] and "decompression bomb" in reasons[str(refused)]
+    limit = "is over the limit of 89478485 pixels (raise it with --max-pixels or I2I_MAX_PIXELS)"
+    assert reasons[str(over)] == f"10000x10000 = 100000000 pixels {limit}"
+    assert reasons[str(refused)] == f"100000x100000 = 10000000000 pixels {limit}"
 
 
 def test_duplicates_within_a_split_are_one_group(tmp_path: Path) -> None:
@@ -315,16 +317,20 @@ def test_missing_split_folder_on_one_side(tmp_path: Path) -> None:
     assert report.splits["test"] == {"A": 3, "B": 0, "pairs": 0}
 
 
-def test_size_mismatch_is_a_warning(tmp_path: Path) -> None:
-    """A and B of a pair differing in size is listed as a warning; the check still passes (exit 0)."""
+def test_size_mismatch_is_an_error_with_a_hint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A and B of a pair differing in size is an error (training refuses the pair): exit 1, and the message says how
+    to fix it."""
     root = write_folders(tmp_path / "ds", {"train": 2}, size=16)
     write_image(root / "B" / "train" / "img_1.png", noise(10, 12, 5))
     report = check_dataset(root)
     assert kinds(report) == {"size_mismatch": [str(root / "A" / "train" / "img_1.png")]}
     problem = report.problems[0]
-    assert problem.severity == "warning" and "16x16" in problem.reason and "12x10" in problem.reason
-    assert report.ok and report.warnings == [problem] and report.errors == []
-    assert command([str(root), "-q"]) == 0
+    assert problem.severity == "error" and "16x16" in problem.reason and "12x10" in problem.reason
+    assert problem.reason.endswith("; fix with `i2i data combine --resize-b` or train with --data.skip_bad")
+    assert not report.ok and report.errors == [problem] and report.warnings == []
+    assert command([str(root), "-q"]) == 1
+    out = capsys.readouterr().out
+    assert f"  {'size_mismatch':<24} {problem}" in out.splitlines() and "FAILED: 1 problem(s)" in out
 
 
 def test_odd_width_aligned_file(tmp_path: Path) -> None:

@@ -96,3 +96,34 @@ def test_missing_inputs_are_errors(tmp_path: Path) -> None:
         plan_outputs([str(tmp_path / "nope")], tmp_path / "out")
     with pytest.raises(I2IError, match="matches no image files"):
         plan_outputs([str(tmp_path / "*.png")], tmp_path / "out")
+
+
+@pytest.mark.timeout(120)
+def test_translate_refuses_a_huge_image_quickly_and_translates_the_rest(
+    tiny_run: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 10000×10000 PNG of a few KB is refused from its header (it took 56 s and 13.9 GB before), in one line and
+    without Pillow's DecompressionBombWarning; a lowered `i2i --max-pixels` refuses a 30×40 image the same way."""
+    import warnings
+
+    from hostile.corpus import HUGE_ERROR, write_huge_png
+    from PIL import Image as PILImage
+
+    from i2i.imageio import MAX_PIXELS_ENV
+
+    monkeypatch.setenv(MAX_PIXELS_ENV, "")
+    _images(tmp_path / "in", ["good.png"])
+    huge = write_huge_png(tmp_path / "in" / "huge.png")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(["translate", str(tiny_run), str(tmp_path / "in"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1 and not [w for w in caught if issubclass(w.category, PILImage.DecompressionBombWarning)]
+    assert f"  {huge}: {HUGE_ERROR} 89478485 pixels (raise it with --max-pixels or I2I_MAX_PIXELS)" in err.splitlines()
+    assert "Traceback" not in err and "DecompressionBomb" not in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.png"]
+
+    huge.unlink()
+    args = ["--max-pixels", "1199", "translate", str(tiny_run), str(tmp_path / "in"), "--out", str(tmp_path / "o2")]
+    assert main(args) == 1
+    assert "good.png: 30x40 = 1200 pixels is over the limit of 1199 pixels" in capsys.readouterr().err

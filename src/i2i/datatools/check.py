@@ -9,7 +9,11 @@ Layouts (``ROOT`` is the dataset folder):
 Each file is read once, in a thread pool (file reads, hashing and Pillow's decoders release the GIL): its bytes
 are hashed (SHA-256) to find duplicates, its header is probed for size, mode and format, and its last bytes are
 checked for the format's end marker (JPEG EOI, PNG IEND, ...), which catches a cut-off copy without decoding any
-pixels. ``full=True`` also decodes every image with ``read_image``, which catches corrupt pixel data too.
+pixels. ``full=True`` also decodes every image with ``read_image``, which catches corrupt pixel data too. Headers are
+read by ``imageio.probe_image``, so "too large" is exactly what every other command refuses (``imageio.max_pixels``).
+
+Which entries are images is ``layouts.scan_folder``'s rule, as for training: entries named like images that are not
+regular files (FIFOs, folders ``x.png/``) are problems, and files of unsupported image formats are listed by name.
 """
 
 from __future__ import annotations
@@ -17,9 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import time
-import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,28 +29,37 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
-from i2i.errors import ConfigError, DatasetError
-from i2i.imageio import ImageInfo, ImageReadError, is_image_file, probe_image, read_image
-from i2i.layouts import detect_layout
+from i2i.errors import ConfigError, DatasetError, show_path
+from i2i.imageio import (
+    ImageInfo,
+    ImageReadError,
+    ImageTooLargeError,
+    max_pixels,
+    probe_image,
+    read_image,
+    unsupported_reason,
+)
+from i2i.layouts import detect_layout, require_folder, scan_folder
 from i2i.parallel import default_workers
 
 # Every kind of problem, most serious first. Warnings are listed but do not fail the check.
 KINDS = {
+    "not_a_file": "a FIFO, socket, device, folder or dangling link named like an image",
     "unreadable": "not an image, empty, or a header that cannot be parsed",
     "truncated": "the file ends before the format's end marker (a cut-off copy or download)",
     "corrupt": "the header is fine but the pixel data does not decode (found by --full)",
-    "too_large": "more pixels than Pillow's decompression-bomb limit",
+    "too_large": "more pixels than the limit every i2i command applies (i2i --max-pixels N, I2I_MAX_PIXELS)",
     "leak": "the same bytes in more than one split (train/test leakage)",
     "duplicate": "the same bytes more than once within a split",
     "unmatched": "a file or folder without its counterpart on the other side (A vs B)",
     "odd_width": "an A|B file whose width is odd, so it has no two equal halves",
-    "size_mismatch": "warning: A and B of a pair differ in size",
+    "size_mismatch": "A and B of a pair differ in size (training refuses the pair)",
     "empty": "warning: a split folder without images",
     "stray": "warning: images outside the layout's folders, which training never reads",
+    "unsupported": "warning: an image format i2i does not read (.heic, .avif, .svg, ...); the file is ignored",
 }
-WARNING_KINDS = frozenset({"size_mismatch", "empty", "stray"})
+WARNING_KINDS = frozenset({"empty", "stray", "unsupported"})
+SIZE_MISMATCH_HINT = "fix with `i2i data combine --resize-b` or train with --data.skip_bad"
 LAYOUTS = {
     "aligned": "A|B side by side in ROOT/<split>/",
     "folders": "A and B in separate folders, paired by file name",
@@ -75,7 +86,7 @@ class Issue:
         return "warning" if self.kind in WARNING_KINDS else "error"
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+        return show_path(f"{self.path}: {self.reason}")
 
 
 @dataclass
@@ -140,7 +151,7 @@ class CheckReport:
             lines.append(f"FAILED: {errors} problem(s), {warns} warning(s)")
         else:
             lines.append("OK: no problems found" + (f" ({warns} warning(s))" if warns else ""))
-        return "\n".join(lines)
+        return "\n".join(map(show_path, lines))  # a file name with a line break still gives one line per problem
 
 
 def _counts_text(counts: dict[str, int]) -> str:
@@ -179,22 +190,19 @@ class _Listing:
         self.entries += [_Entry(p, split, side) for p in paths]
         return list(range(start, len(self.entries)))
 
+    def scan(self, folder: Path) -> tuple[list[Path], int, list[Path]]:
+        """``_scan``, recording the folder's entries that are named like images but are no files, and the files of
+        unsupported image formats."""
+        scan = scan_folder(folder)
+        self.issues += [Issue(p.path, "not_a_file", p.reason) for p in scan.problems]
+        self.issues += [Issue(str(p), "unsupported", unsupported_reason(p)) for p in scan.unsupported]
+        return scan.images, scan.other, scan.folders
+
 
 def _scan(folder: Path) -> tuple[list[Path], int, list[Path]]:
-    """(image files, number of other files, visible subfolders) directly in ``folder``, sorted by name."""
-    images, other, folders = [], 0, []
-    with os.scandir(folder) as it:
-        for entry in it:
-            if entry.is_dir():
-                if not entry.name.startswith("."):
-                    folders.append(Path(entry.path))
-            elif entry.is_file():
-                # Hidden files (macOS ._x.png) are never images, as in i2i.layouts.images_in.
-                if is_image_file(entry.name) and not entry.name.startswith("."):
-                    images.append(Path(entry.path))
-                else:
-                    other += 1
-    return sorted(images), other, sorted(folders)
+    """(image files, number of other files, visible subfolders) directly in ``folder``: ``layouts.scan_folder``."""
+    scan = scan_folder(folder)
+    return scan.images, scan.other, scan.folders
 
 
 def _unpaired_prefixes(names: set[str]) -> list[str]:
@@ -205,9 +213,7 @@ def _unpaired_prefixes(names: set[str]) -> list[str]:
 
 def detect_check_layout(root: str | Path) -> str:
     """'aligned', 'folders', 'unpaired' or 'single'; raises DatasetError when ROOT is missing or holds no images."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"dataset folder not found: {root}")
+    root = require_folder(root)
     images, _, folders = _scan(root)
     names = {f.name for f in folders}
     if not {"A", "B"} <= names and _unpaired_prefixes(names):
@@ -218,14 +224,14 @@ def detect_check_layout(root: str | Path) -> str:
         if images:
             return "single"
     raise DatasetError(
-        f"{root}: no images found (expected <split>/ folders of A|B files, A/<split> + B/<split>, "
+        f"{show_path(root)}: no images found (expected <split>/ folders of A|B files, A/<split> + B/<split>, "
         "trainA + trainB, or images directly in the folder)"
     )
 
 
 def _list_dataset(root: Path, layout: str) -> _Listing:
     listing = _Listing(layout)
-    images, listing.ignored, folders = _scan(root)
+    images, listing.ignored, folders = listing.scan(root)
     if layout == "single":
         listing.add(images, UNSPLIT)
         listing.splits[UNSPLIT] = {"files": len(images)}
@@ -235,7 +241,7 @@ def _list_dataset(root: Path, layout: str) -> _Listing:
         listing.issues.append(_stray(root, images, "they are not in a split folder"))
     if layout == "aligned":
         for folder in sorted(folders, key=lambda f: _split_rank(f.name)):
-            files, other, _ = _scan(folder)
+            files, other, _ = listing.scan(folder)
             listing.ignored += other
             listing.add(files, folder.name)
             listing.splits[folder.name] = {"files": len(files)}
@@ -250,7 +256,7 @@ def _list_dataset(root: Path, layout: str) -> _Listing:
                 folder = by_name.pop(prefix + side, None)
                 if folder is None:
                     continue
-                files, other, _ = _scan(folder)
+                files, other, _ = listing.scan(folder)
                 listing.ignored += other
                 counts[side] = len(listing.add(files, prefix, side))
                 if prefix + other_side not in names:
@@ -276,7 +282,7 @@ def _list_folders(root: Path, folders: list[Path], listing: _Listing) -> None:
     if (root / "A").is_dir() and (root / "B").is_dir():
         split_names = set()
         for side in "AB":
-            images, _, subfolders = _scan(root / side)
+            images, _, subfolders = listing.scan(root / side)
             split_names |= {f.name for f in subfolders}
             if images:
                 listing.issues.append(_stray(root / side, images, f"they are not in a split folder ({side}/<split>/)"))
@@ -298,7 +304,7 @@ def _list_folders(root: Path, folders: list[Path], listing: _Listing) -> None:
             folder, other_folder = side_dir(split, side), side_dir(split, other_side)
             if not folder.is_dir():
                 continue
-            files, other, _ = _scan(folder)
+            files, other, _ = listing.scan(folder)
             listing.ignored += other
             counts[side] = len(files)
             if not other_folder.is_dir():
@@ -372,27 +378,9 @@ def _cut_off(image_format: str, size: int, head: bytes, tail: bytes) -> str | No
     return None
 
 
-def _probe(path: Path, head: bytes) -> ImageInfo:
-    """imageio.probe_image, without the full decode it does for most PNGs.
-
-    Pillow's PNG ``getexif()`` decodes every pixel to look for an eXIf chunk after the image data. Here a PNG's
-    orientation comes only from an eXIf chunk before the data (where writers put it): a header read stays a
-    header read, even for a hostile 20000x20000 file. Anything unusual goes to probe_image for its error message.
-    """
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        try:
-            with Image.open(path, formats=["PNG"]) as im:
-                if "exif" not in im.info:  # with it, probe_image reads the orientation without decoding
-                    return ImageInfo(str(path), im.width, im.height, im.mode, im.format or "PNG")
-        except Exception:  # noqa: BLE001 - probe_image below opens it again and says what is wrong
-            pass
-    return probe_image(path)
-
-
 def _header_issue(exc: ImageReadError, size: int, head: bytes, tail: bytes) -> Issue:
     """too_large, truncated or unreadable, for a file whose header could not be read."""
-    # imageio._open raises ImageReadError from None; the Pillow error it replaced is still its __context__.
-    if isinstance(exc.__context__, Image.DecompressionBombError):
+    if isinstance(exc, ImageTooLargeError):
         return Issue(exc.path, "too_large", exc.reason)
     # A file cut off inside its header: the magic bytes still say what it was meant to be.
     image_format = next((fmt for magic, fmt in _MAGIC if head.startswith(magic)), "")
@@ -409,18 +397,11 @@ def _inspect(path: Path, full: bool) -> _FileResult:
     except OSError as exc:
         return _FileResult(issue=Issue(str(path), "unreadable", f"cannot read ({exc.strerror or exc})"))
     try:
-        info = _probe(path, head)
+        info = probe_image(path)  # a header read, for PNGs too; over the pixel limit: ImageTooLargeError
     except ImageReadError as exc:
         return _FileResult(digest, issue=_header_issue(exc, size, head, tail))
-    except Exception as exc:  # noqa: BLE001 - hostile headers can trip any plugin error; report it, don't crash
-        error = ImageReadError(path, f"corrupt image header ({type(exc).__name__}: {exc})")
-        return _FileResult(digest, issue=_header_issue(error, size, head, tail))
     result = _FileResult(digest, info)
-    pixels, limit = info.width * info.height, Image.MAX_IMAGE_PIXELS
-    if limit and pixels > limit:
-        reason = f"{info.width}x{info.height} = {pixels:,} pixels, above Pillow's decompression-bomb limit {limit:,}"
-        result.issue = Issue(str(path), "too_large", reason)
-    elif reason := _cut_off(info.format, size, head, tail):
+    if reason := _cut_off(info.format, size, head, tail):
         result.issue = Issue(str(path), "truncated", reason)
     elif full:
         try:
@@ -453,18 +434,17 @@ def check_dataset(
     """
     if workers is not None and workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
+    max_pixels()  # a bad I2I_MAX_PIXELS is one error now, not one problem per file
     start = time.perf_counter()
     root = Path(root)
     listing = _list_dataset(root, detect_check_layout(root))
     entries, total = listing.entries, len(listing.entries)
     if not entries:  # e.g. A/x.png + B/x.png with no split folders: say where the images are
         strays = "".join(f"; {issue}" for issue in listing.issues if issue.kind == "stray")
-        raise DatasetError(f"{root}: no images in the split folders of the {listing.layout} layout{strays}")
+        raise DatasetError(f"{show_path(root)}: no images in the split folders of the {listing.layout} layout{strays}")
     workers = workers or default_workers(io_bound=True)
     results: list[_FileResult] = []
-    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers) as pool:
-        # Sizes between the limit and twice it only warn in Pillow; here they are reported as too_large instead.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         for result in pool.map(lambda entry: _inspect(entry.path, full), entries):
             results.append(result)
             if on_progress is not None:
@@ -480,7 +460,7 @@ def check_dataset(
     for a, b in listing.pairs:
         if a in infos and b in infos and (infos[a].width, infos[a].height) != (infos[b].width, infos[b].height):
             size_a, size_b = f"{infos[a].width}x{infos[a].height}", f"{infos[b].width}x{infos[b].height}"
-            reason = f"A is {size_a} but B ({entries[b].path}) is {size_b}"
+            reason = f"A is {size_a} but B ({entries[b].path}) is {size_b}; {SIZE_MISMATCH_HINT}"
             problems.append(Issue(str(entries[a].path), "size_mismatch", reason, (str(entries[b].path),)))
     problems += _duplicates(entries, results)
     order = {kind: n for n, kind in enumerate(KINDS)}
@@ -531,11 +511,6 @@ def _duplicates(entries: list[_Entry], results: list[_FileResult]) -> list[Issue
 # --- command line ----------------------------------------------------------------------------------------------------
 
 
-def _printable(text: str) -> str:
-    """File names that are not valid UTF-8 (kept by Python as surrogates) are shown with \\x escapes."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
 def command(argv: Sequence[str]) -> int:
     """``i2i data check ROOT [--full] [--json] [--workers N] [--quiet]``."""
     from i2i.datatools.commands import progress_bar
@@ -562,5 +537,5 @@ def command(argv: Sequence[str]) -> int:
 
     with progress_bar("check", "file", quiet=args.quiet) as progress:
         report = check_dataset(args.root, args.full, args.workers, on_progress=progress)
-    print(json.dumps(report.to_dict(), indent=2) if args.json else _printable(report.format()))
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format())
     return 0 if report.ok else 1

@@ -8,7 +8,9 @@ Rules:
 - Output is RGB (grayscale inputs are replicated), ``<stem>.png`` by default (lossless) or ``<stem>.jpg``.
 - A and B must have the same size. Without ``resize_b`` any mismatch refuses the whole job before anything is
   written (one line per pair); with it B is resized to A's size (Pillow bicubic).
-- Unreadable files never stop the others: the good pairs are written and every bad file is reported.
+- Unreadable files never stop the others: the good pairs are written and every bad file is reported. Which entries
+  are images is ``layouts.scan_folder``'s rule: entries named like images that are no files (a FIFO, a folder
+  ``x.png/``) are problems, and files of image formats i2i does not read (``.heic``, ...) are listed as ignored.
 - Existing outputs are refused (before anything is written) unless ``overwrite`` or ``skip_existing``; every file is
   written to a temp file and renamed, so an interrupted run leaves only complete files, and a rerun with
   ``--skip-existing`` finishes the job.
@@ -26,8 +28,18 @@ from pathlib import Path
 
 import numpy as np
 
-from i2i.errors import DatasetError, I2IError
-from i2i.imageio import ImageReadError, is_image_file, probe_image, read_image, resize_image, write_image
+from i2i.datatools.commands import refuse_risky_out
+from i2i.errors import DatasetError, I2IError, show_path
+from i2i.imageio import (
+    ImageReadError,
+    max_pixels,
+    probe_image,
+    read_image,
+    resize_image,
+    unsupported_reason,
+    write_image,
+)
+from i2i.layouts import require_folder, scan_folder
 from i2i.parallel import default_workers
 
 log = logging.getLogger(__name__)
@@ -53,7 +65,8 @@ class CombinePlan:
     skipped: list[Path] = field(default_factory=list)  # outputs that exist and are kept (skip_existing)
     only_a: list[Path] = field(default_factory=list)  # no file of the same stem in B
     only_b: list[Path] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # one line each: ambiguous names
+    problems: list[str] = field(default_factory=list)  # one line each: ambiguous names, FIFOs named like images
+    unsupported: list[Path] = field(default_factory=list)  # files of image formats i2i does not read (ignored)
     splits: list[str] | None = None  # subfolders combined one by one; None: the folders themselves
 
 
@@ -67,26 +80,24 @@ class CombineReport:
     only_a: list[Path] = field(default_factory=list)
     only_b: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    unsupported: list[Path] = field(default_factory=list)
     splits: list[str] | None = None
 
 
-def _images_by_stem(folder: Path, problems: list[str]) -> dict[str, Path]:
+def _images_by_stem(folder: Path, plan: CombinePlan) -> dict[str, Path]:
     """Image files directly in ``folder`` by stem (none if it is missing); two files with one stem are a problem."""
     out: dict[str, Path] = {}
     if not folder.is_dir():
         return out
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.name.startswith(".") or not is_image_file(path):
-            continue
+    scan = scan_folder(folder)
+    plan.problems += [str(problem) for problem in scan.problems]
+    plan.unsupported += scan.unsupported
+    for path in scan.images:
         if path.stem in out:
-            problems.append(f"{path}: same name as {out[path.stem].name}; cannot tell which one pairs")
+            plan.problems.append(show_path(f"{path}: same name as {out[path.stem].name}; cannot tell which one pairs"))
             continue
         out[path.stem] = path
     return out
-
-
-def _has_images(folder: Path) -> bool:
-    return any(p.is_file() and not p.name.startswith(".") and is_image_file(p) for p in folder.iterdir())
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -113,23 +124,29 @@ def plan_combine(
     if overwrite and skip_existing:
         raise I2IError("--overwrite and --skip-existing contradict each other; pass one")
     for folder in (dir_a, dir_b):
-        if not folder.is_dir():
-            raise DatasetError(f"folder not found: {folder}")
+        require_folder(folder, "folder")
     if dir_a.resolve() == dir_b.resolve():
-        raise I2IError(f"A and B are the same folder ({dir_a})")
+        raise I2IError(f"A and B are the same folder ({show_path(dir_a)})")
+    refuse_risky_out(out)
     for folder in (dir_a, dir_b):
         if _inside(out.resolve(), folder.resolve()):
-            raise I2IError(f"--out {out} is inside the input folder {folder}; choose a folder outside it")
+            raise I2IError(
+                f"--out {show_path(out)} is inside the input folder {show_path(folder)}; choose a folder outside it"
+            )
 
     plan = CombinePlan()
-    if _has_images(dir_a) or _has_images(dir_b):
+    scans = [scan_folder(dir_a), scan_folder(dir_b)]
+    if any(scan.images for scan in scans):
         sources = [(dir_a, dir_b, out)]
     else:
-        names = sorted({p.name for d in (dir_a, dir_b) for p in d.iterdir() if p.is_dir() and p.name[0] != "."})
+        names = sorted({p.name for scan in scans for p in scan.folders})
         plan.splits = names
         sources = [(dir_a / s, dir_b / s, out / s) for s in names]
+        for scan in scans:  # entries beside the split folders: a FIFO x.png, a photo.heic
+            plan.problems += [str(problem) for problem in scan.problems]
+            plan.unsupported += scan.unsupported
     for folder_a, folder_b, folder_out in sources:
-        by_a, by_b = _images_by_stem(folder_a, plan.problems), _images_by_stem(folder_b, plan.problems)
+        by_a, by_b = _images_by_stem(folder_a, plan), _images_by_stem(folder_b, plan)
         for stem in sorted(by_a.keys() | by_b.keys()):
             if stem not in by_b:
                 plan.only_a.append(by_a[stem])
@@ -138,7 +155,14 @@ def plan_combine(
             else:
                 plan.jobs.append(CombineJob(stem, by_a[stem], by_b[stem], folder_out / f"{stem}.{fmt}"))
     if not plan.jobs:
-        where = f"{dir_a} and {dir_b}" + (" (or in their subfolders)" if plan.splits is not None else "")
+        where = f"{show_path(dir_a)} and {show_path(dir_b)}"
+        where += " (or in their subfolders)" if plan.splits is not None else ""
+        if plan.unsupported:
+            first = plan.unsupported[0]
+            where += (
+                f"; ignored {len(plan.unsupported)} file(s) of formats i2i does not read, e.g. "
+                f"{show_path(first)}: {unsupported_reason(first)}"
+            )
         raise DatasetError(f"no file names match between {where}")
 
     existing = [job for job in plan.jobs if job.out.exists()]
@@ -147,7 +171,7 @@ def plan_combine(
         plan.jobs = [job for job in plan.jobs if not job.out.exists()]
     elif existing and not overwrite:
         raise I2IError(
-            f"{len(existing)} of {len(plan.jobs)} output file(s) already exist (e.g. {existing[0].out}); "
+            f"{len(existing)} of {len(plan.jobs)} output file(s) already exist (e.g. {show_path(existing[0].out)}); "
             "pass --skip-existing to finish an interrupted run or --overwrite to replace them"
         )
     return plan
@@ -158,7 +182,7 @@ def find_size_mismatches(jobs: list[CombineJob], workers: int) -> tuple[list[str
 
     def probe(job: CombineJob) -> str | None:
         (wa, ha), (wb, hb) = ((i.width, i.height) for i in (probe_image(job.path_a), probe_image(job.path_b)))
-        return None if (wa, ha) == (wb, hb) else f"{job.name}: A is {wa}×{ha}, B is {wb}×{hb}"
+        return None if (wa, ha) == (wb, hb) else show_path(f"{job.name}: A is {wa}×{ha}, B is {wb}×{hb}")
 
     mismatched, readable, unreadable = [], [], []
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -181,7 +205,7 @@ def combine_pair(job: CombineJob, resize_b: bool = False) -> bool:
     resized = a.shape != b.shape
     if resized:
         if not resize_b:
-            raise DatasetError(f"{job.name}: A is {a.shape[1]}×{a.shape[0]}, B is {b.shape[1]}×{b.shape[0]}")
+            raise DatasetError(show_path(f"{job.name}: A is {a.shape[1]}×{a.shape[0]}, B is {b.shape[1]}×{b.shape[0]}"))
         b = resize_image(b, a.shape[:2])
     write_image(job.out, np.concatenate([a, b], axis=1))
     return resized
@@ -214,10 +238,16 @@ def combine_folders(
     Raises:
         I2IError: see plan_combine; and sizes that differ without ``resize_b`` (nothing is written then).
     """
+    max_pixels()  # a bad I2I_MAX_PIXELS is one error now, not one problem per file
     plan = plan_combine(dir_a, dir_b, out, fmt, overwrite, skip_existing)
     workers = workers or default_workers()
     report = CombineReport(
-        skipped=plan.skipped, only_a=plan.only_a, only_b=plan.only_b, problems=plan.problems, splits=plan.splits
+        skipped=plan.skipped,
+        only_a=plan.only_a,
+        only_b=plan.only_b,
+        problems=plan.problems,
+        unsupported=plan.unsupported,
+        splits=plan.splits,
     )
     jobs = plan.jobs
     if not resize_b and jobs:
@@ -309,8 +339,13 @@ def command(argv: Sequence[str]) -> int:
         if paths:
             print(f"warning: {len(paths)} file(s) have no partner in {label} and were not combined:", file=sys.stderr)
             for path in paths:
-                print(f"  {path}", file=sys.stderr)
+                print(f"  {show_path(path)}", file=sys.stderr)
+    if report.unsupported:
+        print(f"warning: {len(report.unsupported)} file(s) of formats i2i does not read were ignored:", file=sys.stderr)
+        for path in report.unsupported:
+            print(f"  {show_path(path)}: {unsupported_reason(path)}", file=sys.stderr)
     where = args.out if report.splits is None else f"{args.out}/{{{','.join(report.splits)}}}"
+    where = show_path(where)
     text = f"wrote {len(report.written)} A|B file(s) to {where}"
     if report.resized:
         text += f" ({len(report.resized)} with B resized to A's size)"
@@ -320,6 +355,6 @@ def command(argv: Sequence[str]) -> int:
     if report.problems:
         print(f"{len(report.problems)} file(s) could not be combined:", file=sys.stderr)
         for line in report.problems:
-            print(f"  {line}", file=sys.stderr)
+            print(f"  {show_path(line)}", file=sys.stderr)
         return 1
     return 0

@@ -10,8 +10,9 @@ import contextlib
 import importlib
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
-from i2i.errors import I2IError, did_you_mean
+from i2i.errors import I2IError, did_you_mean, show_path
 
 SUBCOMMANDS = {
     "check": ("i2i.datatools.check", "detect a dataset's layout and list every problem file (non-zero exit if any)"),
@@ -49,3 +50,26 @@ def progress_bar(desc: str, unit: str, quiet: bool = False) -> Iterator[Callable
             bar.update(done - bar.n)
 
         yield progress
+
+
+def refuse_risky_out(out: str | Path) -> None:
+    """Refuses an output folder that is the file system root or the home folder (I2IError).
+
+    The dataset tools write split folders and files straight into ``--out`` (and ``--overwrite`` replaces what is
+    there): one mistyped ``--out ~`` would scatter a dataset over the home folder. A new folder inside is always
+    possible, so there is no flag to allow these two.
+    """
+    resolved = Path(out).expanduser().resolve()
+    try:
+        home = Path.home().resolve()
+    except (KeyError, RuntimeError):  # no home folder known
+        home = None
+    if resolved.parent == resolved:
+        what = "the root of the file system"
+    elif resolved == home:
+        what = "your home folder"
+    else:
+        return
+    raise I2IError(
+        f"--out {show_path(out)} is {what}; name a new folder inside it instead (e.g. {show_path(resolved / 'pairs')})"
+    )

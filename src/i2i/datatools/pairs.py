@@ -24,7 +24,6 @@ import argparse
 import hashlib
 import json
 import math
-import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,10 +37,19 @@ import cv2
 import numpy as np
 
 from i2i.atomic import atomic_write
+from i2i.datatools.commands import refuse_risky_out
 from i2i.datatools.synth import TASKS, PairTask, create_task, fit_square, object_crop
-from i2i.errors import ConfigError, DatasetError, I2IError
-from i2i.imageio import IMAGE_EXTENSIONS, ImageReadError, is_image_file, read_image, write_image
-from i2i.layouts import Problem
+from i2i.errors import ConfigError, DatasetError, I2IError, show_path
+from i2i.imageio import (
+    IMAGE_EXTENSIONS,
+    ImageReadError,
+    is_image_file,
+    max_pixels,
+    read_image,
+    unsupported_reason,
+    write_image,
+)
+from i2i.layouts import Problem, require_folder, walk_folders
 from i2i.parallel import default_workers
 from i2i.splits import normalize_ratios, parse_ratios, split_of
 
@@ -142,24 +150,36 @@ def image_seed(seed: int, name: str) -> list[int]:
     return [seed, int.from_bytes(digest[:8], "big")]
 
 
-def plan_pairs(photos: Path, out: Path, settings: PairsSettings) -> tuple[list[PairJob], list[Problem], int]:
+@dataclass
+class PairsPlan:
+    """The photos found under a folder: a job per photo, the problems found without reading any pixels (entries
+    named like images that are no files, output names taken twice), the number of other files, and the files of
+    image formats i2i does not read (ignored, listed by name)."""
+
+    jobs: list[PairJob]
+    problems: list[Problem]
+    ignored: int
+    unsupported: list[Path]
+
+
+def plan_pairs(photos: Path, out: Path, settings: PairsSettings) -> PairsPlan:
     """Lists the photos under ``photos`` (recursively, skipping hidden entries) and maps each to its output file.
 
-    A photo in ``sub/x.jpg`` becomes ``OUT/<split>/sub__x.png``; the splits come from ``i2i.splits.split_of`` over
-    all the output stems at once, seeded by ``settings.seed``. Returns the jobs, the photos whose output name
-    another photo already takes (listed, never dropped silently) and the number of non-image files.
+    Which entries are photos is ``layouts.scan_folder``'s rule. A photo in ``sub/x.jpg`` becomes
+    ``OUT/<split>/sub__x.png``; the splits come from ``i2i.splits.split_of`` over all the output stems at once,
+    seeded by ``settings.seed``. Photos whose output name another photo already takes are problems (listed, never
+    dropped silently).
     """
     found: list[tuple[Path, str, str]] = []  # (photo, its relative path, output stem)
     problems: list[Problem] = []
     ignored = 0
+    unsupported: list[Path] = []
     taken: dict[str, str] = {}
-    for folder, dirs, files in os.walk(photos):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for file in sorted(files):
-            path = Path(folder) / file
-            if file.startswith(".") or not is_image_file(path):
-                ignored += 1
-                continue
+    for _, scan in walk_folders(photos):
+        problems += scan.problems
+        ignored += scan.other
+        unsupported += scan.unsupported
+        for path in scan.images:
             name = path.relative_to(photos).as_posix()
             stem = name.rsplit(".", 1)[0].replace("/", "__")
             if stem in taken:
@@ -172,13 +192,13 @@ def plan_pairs(photos: Path, out: Path, settings: PairsSettings) -> tuple[list[P
         PairJob(path, name, split, out / split / f"{stem}.{settings.format}")
         for (path, name, stem), split in zip(found, splits, strict=True)
     ]
-    return jobs, problems, ignored
+    return PairsPlan(jobs, problems, ignored, unsupported)
 
 
 def _check_out(out: Path, recipe: dict[str, Any], overwrite: bool) -> bool:
     """Refuses output folders that would lose data or mix recipes; returns whether ``out`` was made by this command."""
     if out.exists() and not out.is_dir():
-        raise I2IError(f"--out {out} exists and is not a folder")
+        raise I2IError(f"--out {show_path(out)} exists and is not a folder")
     manifest = out / MANIFEST
     if manifest.is_file():
         try:
@@ -310,17 +330,21 @@ def make_pairs(
     """
     from i2i import __version__
 
-    photos, out = Path(photos), Path(out)
-    if not photos.is_dir():
-        raise DatasetError(f"photos folder not found: {photos}")
+    photos, out = require_folder(photos, "photos folder"), Path(out)
+    max_pixels()  # a bad I2I_MAX_PIXELS is one error now, not one problem per photo
+    refuse_risky_out(out)
     if _inside(out.resolve(), photos.resolve()):
         raise I2IError(f"--out {out} is inside the photos folder {photos}; its pairs would be read as photos next time")
     if _inside(photos.resolve(), out.resolve()):
         raise I2IError(f"the photos folder {photos} is inside --out {out}")
     task = create_task(settings.task, **settings.params)
-    jobs, problems, ignored = plan_pairs(photos, out, settings)
+    plan = plan_pairs(photos, out, settings)
+    jobs, problems, ignored = plan.jobs, plan.problems, plan.ignored
     if not jobs and not problems:
-        raise DatasetError(f"no images found under {photos} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))})")
+        found = f"; found {len(plan.unsupported)} of formats i2i does not read, e.g. " if plan.unsupported else ""
+        found += f"{show_path(plan.unsupported[0])}: {unsupported_reason(plan.unsupported[0])}" if found else ""
+        looked = ", ".join(sorted(IMAGE_EXTENSIONS))
+        raise DatasetError(f"no images found under {show_path(photos)} (looked for {looked}{found})")
     recipe = settings.as_json(photos)
     ours = _check_out(out, recipe, overwrite)
     header = {"tool": "i2i data pairs", "i2i_version": __version__, "layout": "aligned", "direction": "AtoB"}
@@ -353,6 +377,7 @@ def make_pairs(
     for job in kept:
         report.counts[job.split] += 1
     report.notes = _notes(made, settings, foreign, report.counts)
+    report.notes += [f"{path}: {unsupported_reason(path)}; ignored" for path in plan.unsupported]
     files = [{"file": job.output.relative_to(out).as_posix(), "source": job.name} for job in kept]
     problem_list = [{"path": p.path, "reason": p.reason} for p in report.problems]
     final = {"status": "complete", "counts": report.counts, "problems": problem_list, "notes": report.notes}
@@ -407,11 +432,6 @@ A is the synthesized input (left), B the photo (right): train with --data.direct
 Splits: the pairs are ranked by a hash of (--seed, output stem, e.g. sub__x for sub/x.jpg) and cut at exact counts,
 as i2i data split does: the same names, seed and ratios give the same splits in both commands.
 """
-
-
-def _shown(text: str) -> str:
-    """A path printable on any terminal (undecodable bytes in file names become escapes)."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def command(argv: Sequence[str]) -> int:
@@ -485,12 +505,12 @@ def command(argv: Sequence[str]) -> int:
     )
     with progress_bar(f"pairs ({args.task})", "photo") as progress:
         report = make_pairs(args.photos, args.out, settings, args.overwrite, args.workers, progress)
-    print(_shown(report.summary()))
+    print(show_path(report.summary()))
     for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {show_path(note)}", file=sys.stderr)
     if report.problems:
         print(f"{len(report.problems)} photo(s) could not be used (listed in {MANIFEST}):", file=sys.stderr)
         for problem in report.problems:
-            print(f"  {_shown(str(problem))}", file=sys.stderr)
+            print(f"  {problem}", file=sys.stderr)
         return 1
     return 0

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from i2i.atomic import atomic_write
-from i2i.errors import DatasetError, I2IError
-from i2i.layouts import images_in
+from i2i.errors import DatasetError, I2IError, show_path
+from i2i.layouts import images_in, require_folder
 from i2i.splits import SPLIT_NAMES, normalize_ratios, parse_ratios, split_counts, split_of
 
 log = logging.getLogger(__name__)
@@ -88,9 +88,7 @@ def scan_unsplit(root: str | Path, force: bool = False) -> tuple[str, list[Split
     Raises:
         DatasetError: no images, unmatched or repeated names, or (without ``force``) an already split dataset.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"dataset folder not found: {root}")
+    root = require_folder(root)
     has_a, has_b = (root / "A").is_dir(), (root / "B").is_dir()
     if has_a != has_b:
         raise DatasetError(f"{root} has {'A/' if has_a else 'B/'} but no {'B/' if has_a else 'A/'} folder")
@@ -125,7 +123,7 @@ def scan_unsplit(root: str | Path, force: bool = False) -> tuple[str, list[Split
     else:
         items = [SplitItem(n, (rel,)) for n, rel in sorted(sides[0].items())]
     if problems:
-        lines = "\n".join(f"  {p}" for p in problems)
+        lines = "\n".join(f"  {show_path(p)}" for p in problems)
         raise DatasetError(f"{root}: {len(problems)} file(s) cannot be split as pairs; nothing was moved:\n{lines}")
     if not items:
         raise DatasetError(f"no images found in {' and '.join(str(b) for b in bases)}")
@@ -164,7 +162,8 @@ def plan_split(root: str | Path, ratios: Sequence[float], seed: int = 0, force: 
     plan.moves.sort()
     taken = [dst for _, dst in plan.moves if (root / dst).exists()]
     if taken:  # only a non-image file could be there: every image was planned
-        raise DatasetError(f"{root / taken[0]} is in the way of the split ({len(taken)} such path(s)); move it")
+        where = show_path(root / taken[0])
+        raise DatasetError(f"{where} is in the way of the split ({len(taken)} such path(s)); move it")
     plan.stale_lists = [f"{s}.txt" for s in SPLIT_NAMES if (root / f"{s}.txt").is_file()]
     return plan
 
@@ -199,12 +198,16 @@ def apply_moves(
         src, dst = root / src_rel, root / dst_rel
         if src.exists():
             if dst.exists():
-                raise DatasetError(f"cannot move {src} to {dst}: a file is already there; move one of them away")
+                raise DatasetError(
+                    f"cannot move {show_path(src)} to {show_path(dst)}: a file is already there; move one of them away"
+                )
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.rename(src, dst)
             moved += 1
         elif not dst.exists():
-            raise DatasetError(f"{src} is gone (and not at {dst}); it was moved or deleted during the split")
+            raise DatasetError(
+                f"{show_path(src)} is gone (and not at {show_path(dst)}); it was moved or deleted during the split"
+            )
         if on_progress:
             on_progress(done, len(moves))
     return moved
@@ -230,7 +233,8 @@ def write_lists(plan: SplitPlan) -> list[Path]:
     for members in plan.splits.values():
         for item in members:
             if any(c in f for f in item.files for c in "\t\n\r"):
-                raise DatasetError(f"{plan.root / item.files[0]}: a name with a tab or line break cannot be listed")
+                where = show_path(plan.root / item.files[0])
+                raise DatasetError(f"{where}: a name with a tab or line break cannot be listed; rename it")
     written = []
     for split, members in plan.splits.items():
         path = plan.root / f"{split}.txt"

@@ -3,21 +3,27 @@
 Every image is translated (no cap), at its own size, and written under the output folder with the input's file
 name (and, for folders, its path relative to that folder). Inputs are never overwritten, and existing outputs only
 with ``overwrite``. An unreadable file is reported on one line and skipped; the rest go on.
+
+In folders, which entries are images is ``layouts.scan_folder``'s rule: entries named like images that are no
+regular files (a FIFO, a folder ``x.png/``) are kept as inputs so that reading them reports why, on one line (a FIFO
+is never opened, so nothing hangs); files of image formats i2i does not read (``.heic``, ...) are logged and skipped.
 """
 
 from __future__ import annotations
 
 import glob
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from i2i.errors import I2IError
-from i2i.imageio import ImageReadError, is_image_file, read_image, write_image
+from i2i.errors import I2IError, show_path
+from i2i.imageio import ImageReadError, file_kind, is_image_file, read_image, unsupported_reason, write_image
 from i2i.inference.translator import Translator
+from i2i.layouts import walk_folders
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,8 @@ class TranslateReport:
 def plan_outputs(inputs: Iterable[str], out_dir: str | Path, overwrite: bool = False) -> list[tuple[Path, Path]]:
     """Expands inputs into (input file, output file) pairs and refuses plans that would lose or clobber data."""
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise I2IError(f"--out {show_path(out_dir)}: is {file_kind(out_dir.stat().st_mode)}, expected a folder")
     out_resolved = out_dir.resolve()
     pairs: list[tuple[Path, Path]] = []
     for spec in inputs:
@@ -38,19 +46,23 @@ def plan_outputs(inputs: Iterable[str], out_dir: str | Path, overwrite: bool = F
         if path.is_dir():
             root = path.resolve()
             if out_resolved == root or root in out_resolved.parents:
-                raise I2IError(f"--out {out_dir} is inside the input folder {path}; choose a folder outside it")
-            files = sorted(p for p in path.rglob("*") if p.is_file() and is_image_file(p) and not _hidden(p, path))
-            pairs += [(f, out_dir / f.relative_to(path)) for f in files]
+                where = f"--out {show_path(out_dir)} is inside the input folder {show_path(path)}"
+                raise I2IError(f"{where}; choose a folder outside it")
+            pairs += [(f, out_dir / f.relative_to(path)) for f in _folder_inputs(path)]
         elif path.is_file():
             pairs.append((path, out_dir / path.name))
         elif glob.has_magic(spec):
             matches = sorted(Path(m) for m in glob.glob(spec, recursive=True))
-            files = [m for m in matches if m.is_file() and is_image_file(m)]
+            files = [m for m in matches if is_image_file(m) and not m.is_dir()]  # a FIFO is refused when read
             if not files:
-                raise I2IError(f"{spec}: the pattern matches no image files")
+                raise I2IError(f"{show_path(spec)}: the pattern matches no image files")
             pairs += [(f, out_dir / f.name) for f in files]
+        elif path.exists():
+            raise I2IError(f"{show_path(spec)}: is {file_kind(path.stat().st_mode)}, not an image file or folder")
+        elif os.path.lexists(path):
+            raise I2IError(f"{show_path(spec)}: is a link to nothing (its target is missing)")
         else:
-            raise I2IError(f"{spec}: no such file or folder")
+            raise I2IError(f"{show_path(spec)}: no such file or folder")
     if not pairs:
         raise I2IError("no input images found")
     inputs_resolved = {src.resolve() for src, _ in pairs}
@@ -58,21 +70,34 @@ def plan_outputs(inputs: Iterable[str], out_dir: str | Path, overwrite: bool = F
     for src, dst in pairs:
         key = dst.resolve()
         if key in inputs_resolved:
-            raise I2IError(f"refusing to overwrite the input {src}: choose an --out folder that is not an input folder")
+            raise I2IError(
+                f"refusing to overwrite the input {show_path(src)}: choose an --out folder that is not an input folder"
+            )
         if key in seen:
-            raise I2IError(f"{seen[key]} and {src} would both be written to {dst}; translate them separately")
+            raise I2IError(
+                f"{show_path(seen[key])} and {show_path(src)} would both be written to {show_path(dst)}; "
+                "translate them separately"
+            )
         seen[key] = src
     if not overwrite:
         existing = [dst for _, dst in pairs if dst.exists()]
         if existing:
             raise I2IError(
-                f"{len(existing)} output file(s) already exist (e.g. {existing[0]}); pass --overwrite to replace them"
+                f"{len(existing)} output file(s) already exist (e.g. {show_path(existing[0])}); "
+                "pass --overwrite to replace them"
             )
     return pairs
 
 
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
+def _folder_inputs(folder: Path) -> list[Path]:
+    """The images under ``folder`` (recursively, sorted by path) and the entries named like images that are no
+    regular files; files of unsupported image formats are logged and left out."""
+    files: list[Path] = []
+    for _, scan in walk_folders(folder):
+        files += scan.images + [Path(problem.path) for problem in scan.problems]
+        for path in scan.unsupported:
+            log.warning("skipped %s: %s", show_path(path), unsupported_reason(path))
+    return sorted(files)
 
 
 def translate_files(
@@ -91,7 +116,7 @@ def translate_files(
                 loaded.append((dst, read_image(src, translator.pre.input_channels)))
             except ImageReadError as exc:
                 report.failed.append(str(exc))
-                log.error("skipped %s", exc)
+                log.debug("skipped %s", exc)  # the caller reports report.failed (the CLI lists them at the end)
         outputs = translator([im for _, im in loaded], batch_size=batch_size) if loaded else []
         for (dst, _), output in zip(loaded, outputs, strict=True):
             write_image(dst, output)
