@@ -92,6 +92,9 @@ def test_overrides_are_typed_by_the_schema() -> None:
         (["--train.val_every=often"], "expected e.g. '500 steps'"),
         (["--data.load_size=143", "--data.crop_size=128"], "data.crop_size (128) must be a multiple of 256"),
         (["--train.num_samples=-1"], "train.num_samples: must be >= 0"),
+        (["--method.beta1=2"], "method.beta1: must be >= 0 and < 1, got 2"),
+        (["--train.n_epochs=0", "--train.n_epochs_decay=0"], "train.n_epochs_decay: n_epochs + n_epochs_decay must"),
+        (["--method.name=ugatit", "--method.generator.ngf=32"], "method.generator.name: U-GAT-IT trains the ugatit"),
     ],
 )
 def test_mistakes_name_the_key(overrides: list[str], message: str) -> None:

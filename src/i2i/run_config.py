@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import i2i.methods  # noqa: F401  (registers methods and, through them, networks)
-from i2i.config import from_dict, merge, opt, parse_overrides, read_yaml
+from i2i.config import check_bounds, check_sections, from_dict, merge, opt, parse_overrides, read_yaml
 from i2i.data import DATA_KINDS
 from i2i.data.config import DataConfig
 from i2i.errors import ConfigError, did_you_mean
@@ -22,12 +22,13 @@ from i2i.training.config import TrainConfig
 class RunConfig:
     name: str = opt("run", "run name: the run folder is <out_dir>/<name>")
     out_dir: str = opt("runs", "folder that holds run folders")
-    seed: int = opt(0, "seed of weight init, data order, augmentation and dropout")
+    seed: int = opt(0, "seed of weight init, data order, augmentation and dropout", ge=0, le=2**64 - 1)
     data: DataConfig = opt(help="dataset", factory=DataConfig)
     method: MethodConfig = opt(help="method, networks and objective", factory=lambda: from_dict(MethodConfig, {}))
     train: TrainConfig = opt(help="training loop", factory=TrainConfig)
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         if not self.name or "/" in self.name or self.name in (".", ".."):
             raise ConfigError(f"name: must be a plain folder name, got {self.name!r}")
         # Training crops go into the generator unpadded, so they must fit its down-sampling exactly.
@@ -78,6 +79,11 @@ class RunConfig:
 def build_raw(path: str | Path | None = None, overrides: Sequence[str] | dict[str, Any] = ()) -> dict[str, Any]:
     """Merges a YAML recipe (optional) with overrides into the plain dict a RunConfig is built from."""
     raw = read_yaml(path) if path else {}
+    try:
+        # A malformed section of the recipe (data: 5) is named with the file, before overrides are merged into it.
+        check_sections(RunConfig, raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     extra = overrides if isinstance(overrides, dict) else parse_overrides(overrides)
     return merge(raw, extra)
 

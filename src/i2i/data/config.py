@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from i2i.config import opt
+from i2i.config import MAX_IMAGE_SIDE, check_bounds, opt
 from i2i.direction import Direction
 from i2i.errors import ConfigError
 
@@ -24,22 +24,30 @@ class DataConfig:
     output_channels: int = opt(3, "channels of the network output: 1 or 3")
     train_split: str = opt("train", "split used for training")
     val_split: str | None = opt("val", "split used for validation; null disables validation")
-    holdout: float = opt(0.0, "fraction of the training split held out for validation (used when val_split is null)")
+    holdout: float = opt(
+        0.0, "fraction of the training split held out for validation (used when val_split is null)", ge=0, lt=1
+    )
     preprocess: Preprocess = opt(
         "resize_and_crop",
         "resize_and_crop: resize to load_size then random crop; crop: random crop at native scale; "
         "resize: resize to crop_size",
     )
-    load_size: int = opt(286, "square size images are resized to before cropping")
-    crop_size: int = opt(256, "square size of the training crops")
+    load_size: int = opt(286, "square size images are resized to before cropping", ge=1, le=MAX_IMAGE_SIDE)
+    crop_size: int = opt(256, "square size of the training crops", ge=1, le=MAX_IMAGE_SIDE)
     resize_mode: ResizeMode = opt("bicubic", "interpolation used for resizing")
     flip: bool = opt(True, "random horizontal flip of both images of a pair")
     infer_size: int | None = opt(
-        None, "at validation/eval/translate, resize the shorter side to this before the generator (null = native)"
+        None,
+        "at validation/eval/translate, resize the shorter side to this before the generator (null = native)",
+        ge=1,
+        le=MAX_IMAGE_SIDE,
     )
     skip_bad: bool = opt(False, "train without unreadable or mismatched files instead of refusing the dataset")
     num_workers: int = opt(
-        2, "data-loading worker processes (0 = load in the main process); training ignores them while data.cache is on"
+        2,
+        "data-loading worker processes (0 = load in the main process); training ignores them while data.cache is on",
+        ge=0,
+        le=1024,
     )
     cache: CacheMode = opt(
         "auto",
@@ -50,16 +58,9 @@ class DataConfig:
     )
 
     def __post_init__(self) -> None:
+        check_bounds(self)
         for name in ("input_channels", "output_channels"):
             if getattr(self, name) not in (1, 3):
                 raise ConfigError(f"{name}: must be 1 or 3, got {getattr(self, name)}")
-        if self.crop_size < 1 or self.load_size < 1:
-            raise ConfigError("crop_size and load_size must be positive")
         if self.preprocess == "resize_and_crop" and self.load_size < self.crop_size:
             raise ConfigError(f"load_size ({self.load_size}) must be at least crop_size ({self.crop_size})")
-        if not 0.0 <= self.holdout < 1.0:
-            raise ConfigError(f"holdout: must be in [0, 1), got {self.holdout}")
-        if self.infer_size is not None and self.infer_size < 1:
-            raise ConfigError(f"infer_size: must be positive or null, got {self.infer_size}")
-        if self.num_workers < 0:
-            raise ConfigError(f"num_workers: must be >= 0, got {self.num_workers}")

@@ -22,12 +22,21 @@ from torch import nn
 from i2i.config import Variant
 from i2i.data.config import DataConfig
 from i2i.data.kinds import Example
+from i2i.errors import ConfigError
 from i2i.evaluation.metrics import Goal
 from i2i.inference.preprocessing import Preprocessing
 from i2i.models.base import GeneratorConfig
 from i2i.registry import Registry
 
 METHODS: Registry[type[Variant]] = Registry("method")
+
+# Ranges shared by the methods' options (``opt(..., **LEARNING_RATE)``). torch.optim.Adam takes betas in [0, 1) and
+# a positive learning rate; an Adam step moves each weight by about lr, so an lr above 1 cannot train. The papers'
+# loss weights go up to 1000 (U-GAT-IT's CAM weight); a weight above 1e6 is a typo, and far above it the weighted
+# loss overflows float32.
+LEARNING_RATE = {"gt": 0, "le": 1}
+ADAM_BETA = {"ge": 0, "lt": 1}
+LOSS_WEIGHT = {"ge": 0, "le": 1e6}
 
 Batch = dict[str, torch.Tensor | list[str]]
 
@@ -66,6 +75,35 @@ class MethodConfig(Variant):
     def validation_metrics(self, data: DataConfig) -> dict[str, Goal]:
         """Every metric the method's validation reports, and whether higher ("max") or lower ("min") is better."""
         raise NotImplementedError
+
+
+def check_single_map_discriminator(cfg: MethodConfig) -> None:
+    """For methods whose adversarial loss takes one logit map per image (pix2pix, CycleGAN): refuses a
+    discriminator config whose network also returns CAM logits (``returns_cam``)."""
+    disc = cfg.discriminator  # type: ignore[attr-defined]
+    if getattr(disc, "returns_cam", False):
+        raise ConfigError(
+            f"discriminator.name: {cfg.name} needs a discriminator with one logit map (patchgan); {disc.name} "
+            "also returns CAM logits (it is U-GAT-IT's)"
+        )
+
+
+def check_crop_fits(cfg: MethodConfig, data: DataConfig) -> None:
+    """Training crops must be large enough for the discriminator's depth (``min_size``) and, for a generator built
+    for one input size (``fixed_size``), be that size; checked before any network is built."""
+    gen, disc = cfg.generator, cfg.discriminator  # type: ignore[attr-defined]
+    if gen.fixed_size is not None and gen.fixed_size != data.crop_size:
+        raise ConfigError(
+            f"data.crop_size ({data.crop_size}) must equal the input size the generator is built for "
+            f"({gen.fixed_size}, method.generator.img_size)"
+        )
+    need = getattr(disc, "min_size", 1)
+    if data.crop_size < need:
+        raise ConfigError(
+            f"data.crop_size ({data.crop_size}) is too small for a {disc.n_layers}-layer {disc.name} discriminator "
+            f"(method.discriminator.n_layers); it needs crops of at least {need} pixels: raise the crop or lower "
+            "the depth"
+        )
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from i2i.config import from_dict, opt
+from i2i.config import check_bounds, from_dict, opt
 from i2i.data.config import DataConfig
 from i2i.errors import ConfigError
 from i2i.losses.adversarial import GANLoss, GANMode
-from i2i.methods.base import METHODS, Batch, OptimizerSpec, StepContext, StepOutput, frozen
+from i2i.methods.base import (
+    ADAM_BETA,
+    LEARNING_RATE,
+    LOSS_WEIGHT,
+    METHODS,
+    Batch,
+    OptimizerSpec,
+    StepContext,
+    StepOutput,
+    check_crop_fits,
+    check_single_map_discriminator,
+    frozen,
+)
 from i2i.methods.image_pool import ImagePool
 from i2i.methods.unpaired import UnpairedMethod, UnpairedMethodConfig
 from i2i.models.base import DiscriminatorConfig, GeneratorConfig
@@ -42,22 +54,20 @@ class CycleGANConfig(UnpairedMethodConfig):
         help="discriminator network, one per domain", factory=lambda: PatchGANConfig(norm="instance")
     )
     gan_mode: GANMode = opt("lsgan", "adversarial loss: lsgan (least squares, the paper's), vanilla or hinge")
-    lambda_a: float = opt(10.0, "weight of the cycle loss A → B → A")
-    lambda_b: float = opt(10.0, "weight of the cycle loss B → A → B")
-    lambda_identity: float = opt(0.5, "identity loss weight, relative to lambda_a/lambda_b (0: no identity loss)")
-    pool_size: int = opt(50, "generated images each discriminator keeps and sees again (0: no history)")
-    lr: float = opt(2e-4, "Adam learning rate of all networks")
-    beta1: float = opt(0.5, "Adam β1")
-    beta2: float = opt(0.999, "Adam β2")
+    lambda_a: float = opt(10.0, "weight of the cycle loss A → B → A", **LOSS_WEIGHT)
+    lambda_b: float = opt(10.0, "weight of the cycle loss B → A → B", **LOSS_WEIGHT)
+    lambda_identity: float = opt(
+        0.5, "identity loss weight, relative to lambda_a/lambda_b (0: no identity loss)", **LOSS_WEIGHT
+    )
+    # Each pool holds pool_size float32 images of the crop size on the training device (50 at 256²: 39 MB).
+    pool_size: int = opt(50, "generated images each discriminator keeps and sees again (0: no history)", ge=0, le=1000)
+    lr: float = opt(2e-4, "Adam learning rate of all networks", **LEARNING_RATE)
+    beta1: float = opt(0.5, "Adam β1", **ADAM_BETA)
+    beta2: float = opt(0.999, "Adam β2", **ADAM_BETA)
 
     def __post_init__(self) -> None:
-        if self.lr <= 0:
-            raise ConfigError(f"lr: must be positive, got {self.lr}")
-        for key in ("lambda_a", "lambda_b", "lambda_identity"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"{key}: must be >= 0, got {getattr(self, key)}")
-        if self.pool_size < 0:
-            raise ConfigError(f"pool_size: must be >= 0, got {self.pool_size}")
+        check_bounds(self)
+        check_single_map_discriminator(self)
 
     def build(self, data: DataConfig) -> CycleGAN:
         if self.lambda_identity > 0 and data.input_channels != data.output_channels:
@@ -65,6 +75,7 @@ class CycleGANConfig(UnpairedMethodConfig):
                 f"method.lambda_identity={self.lambda_identity} needs domains with equal channels "
                 f"(input {data.input_channels}, output {data.output_channels}); set it to 0"
             )
+        check_crop_fits(self, data)
         return CycleGAN(self, data.input_channels, data.output_channels)
 
 

@@ -17,15 +17,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from i2i.config import opt
+from i2i.config import check_bounds, opt
 from i2i.data.config import DataConfig
 from i2i.data.kinds import Example
-from i2i.errors import ConfigError
 from i2i.evaluation.metrics import PAIRED_METRICS, Goal, PairedScores
 from i2i.inference.pipeline import prepare_generator, translate_arrays
 from i2i.inference.preprocessing import Preprocessing
 from i2i.losses.adversarial import GANLoss, GANMode
 from i2i.methods.base import (
+    ADAM_BETA,
+    LEARNING_RATE,
+    LOSS_WEIGHT,
     METHODS,
     Batch,
     GeneratorSlot,
@@ -34,6 +36,8 @@ from i2i.methods.base import (
     OptimizerSpec,
     StepContext,
     StepOutput,
+    check_crop_fits,
+    check_single_map_discriminator,
     frozen,
     set_requires_grad,
 )
@@ -49,18 +53,17 @@ class Pix2PixConfig(MethodConfig):
     generator: GeneratorConfig = opt(help="generator network", factory=UNetConfig)
     discriminator: DiscriminatorConfig = opt(help="discriminator network", factory=PatchGANConfig)
     gan_mode: GANMode = opt("vanilla", "adversarial loss: vanilla (BCE on logits), lsgan or hinge")
-    lambda_l1: float = opt(100.0, "weight λ of the L1 reconstruction term")
-    lr: float = opt(2e-4, "Adam learning rate of both networks")
-    beta1: float = opt(0.5, "Adam β1")
-    beta2: float = opt(0.999, "Adam β2")
+    lambda_l1: float = opt(100.0, "weight λ of the L1 reconstruction term", **LOSS_WEIGHT)
+    lr: float = opt(2e-4, "Adam learning rate of both networks", **LEARNING_RATE)
+    beta1: float = opt(0.5, "Adam β1", **ADAM_BETA)
+    beta2: float = opt(0.999, "Adam β2", **ADAM_BETA)
 
     def __post_init__(self) -> None:
-        if self.lr <= 0:
-            raise ConfigError(f"lr: must be positive, got {self.lr}")
-        if self.lambda_l1 < 0:
-            raise ConfigError(f"lambda_l1: must be >= 0, got {self.lambda_l1}")
+        check_bounds(self)
+        check_single_map_discriminator(self)
 
     def build(self, data: DataConfig) -> Pix2Pix:
+        check_crop_fits(self, data)
         return Pix2Pix(self, data.input_channels, data.output_channels)
 
     def generator_slots(self, data: DataConfig) -> list[GeneratorSlot]:

@@ -26,14 +26,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from i2i.config import from_dict, opt
+from i2i.config import check_bounds, from_dict, opt
 from i2i.data.config import DataConfig
 from i2i.errors import ConfigError
 from i2i.inference.preprocessing import Preprocessing
 from i2i.losses.adversarial import GANLoss, GANMode
-from i2i.methods.base import METHODS, Batch, OptimizerSpec, StepContext, StepOutput, frozen
+from i2i.methods.base import (
+    ADAM_BETA,
+    LEARNING_RATE,
+    LOSS_WEIGHT,
+    METHODS,
+    Batch,
+    OptimizerSpec,
+    StepContext,
+    StepOutput,
+    frozen,
+)
 from i2i.methods.unpaired import UnpairedMethod, UnpairedMethodConfig, attention_map
 from i2i.models.base import DiscriminatorConfig, GeneratorConfig
+from i2i.models.ugatit import UGATIT_DEPTH, UGATITDiscriminatorConfig, UGATITGeneratorConfig
 
 
 @METHODS.register("ugatit")
@@ -48,25 +59,34 @@ class UGATITConfig(UnpairedMethodConfig):
         help="global discriminator, one per domain (its n_layers: 7 at 256 pixels)",
         factory=lambda: from_dict(DiscriminatorConfig, {"name": "ugatit"}, "discriminator"),
     )
-    local_layers: int = opt(5, "depth of the local discriminators (the global ones use discriminator.n_layers)")
+    local_layers: int = opt(
+        5, "depth of the local discriminators (the global ones use discriminator.n_layers)", **UGATIT_DEPTH
+    )
     gan_mode: GANMode = opt("lsgan", "adversarial loss: lsgan (the paper's), vanilla or hinge")
-    adv_weight: float = opt(1.0, "weight of the adversarial losses")
-    cycle_weight: float = opt(10.0, "weight of the cycle losses")
-    identity_weight: float = opt(10.0, "weight of the identity losses")
-    cam_weight: float = opt(1000.0, "weight of the generators' CAM losses")
-    lr: float = opt(1e-4, "Adam learning rate of all networks")
-    beta1: float = opt(0.5, "Adam β1")
-    beta2: float = opt(0.999, "Adam β2")
-    weight_decay: float = opt(1e-4, "Adam weight decay")
+    adv_weight: float = opt(1.0, "weight of the adversarial losses", **LOSS_WEIGHT)
+    cycle_weight: float = opt(10.0, "weight of the cycle losses", **LOSS_WEIGHT)
+    identity_weight: float = opt(10.0, "weight of the identity losses", **LOSS_WEIGHT)
+    cam_weight: float = opt(1000.0, "weight of the generators' CAM losses", **LOSS_WEIGHT)
+    lr: float = opt(1e-4, "Adam learning rate of all networks", **LEARNING_RATE)
+    beta1: float = opt(0.5, "Adam β1", **ADAM_BETA)
+    beta2: float = opt(0.999, "Adam β2", **ADAM_BETA)
+    weight_decay: float = opt(1e-4, "Adam weight decay (an L2 term added to the gradients)", ge=0, le=1)
 
     def __post_init__(self) -> None:
-        if self.lr <= 0:
-            raise ConfigError(f"lr: must be positive, got {self.lr}")
-        for key in ("adv_weight", "cycle_weight", "identity_weight", "cam_weight", "weight_decay"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"{key}: must be >= 0, got {getattr(self, key)}")
-        if self.local_layers < 4:
-            raise ConfigError(f"local_layers: must be at least 4, got {self.local_layers}")
+        check_bounds(self)
+        # The method calls its generators' CAM outputs and ρ clipping and its discriminators' CAM logits.
+        if not isinstance(self.generator, UGATITGeneratorConfig):
+            raise ConfigError(
+                f"generator.name: U-GAT-IT trains the ugatit generator (CAM attention and AdaLIN), got "
+                f"{self.generator.name}; set method.generator.name: ugatit"
+            )
+        if not isinstance(self.discriminator, UGATITDiscriminatorConfig):
+            raise ConfigError(
+                f"discriminator.name: U-GAT-IT trains the ugatit discriminator (patch and CAM logits), got "
+                f"{self.discriminator.name}; set method.discriminator.name: ugatit"
+            )
+        if problem := self.discriminator.width_problem(self.local_layers):
+            raise ConfigError(f"local_layers: {problem}")
 
     def build(self, data: DataConfig) -> UGATIT:
         if data.input_channels != data.output_channels:

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from i2i.config import opt
-from i2i.errors import ConfigError
+from i2i.config import check_bounds, opt
 from i2i.models.base import DISCRIMINATORS, DiscriminatorConfig
 from i2i.models.layers import Norm, conv_bias, init_weights, norm_layer
 
@@ -20,15 +19,20 @@ from i2i.models.layers import Norm, conv_bias, init_weights, norm_layer
 @dataclass
 class PatchGANConfig(DiscriminatorConfig):
     name: str = opt("patchgan", "discriminator architecture (patchgan)")
-    n_layers: int = opt(3, "depth: 0 = 1x1 PixelGAN, 1 = 16x16, 3 = 70x70, 5 = 286x286 patches")
-    ndf: int = opt(64, "filters in the first layer (doubling up to 8x)")
+    # Each layer halves the map: n_layers 12 already needs 12288-pixel crops (``min_size``).
+    n_layers: int = opt(3, "depth: 0 = 1x1 PixelGAN, 1 = 16x16, 3 = 70x70, 5 = 286x286 patches", ge=0, le=12)
+    # Widest layer 8·ndf: 2.8 M weights at 64, 0.7 G at 1024 (n_layers 3).
+    ndf: int = opt(64, "filters in the first layer (doubling up to 8x)", ge=1, le=1024)
     norm: Norm = opt("batch", "normalization: batch, instance or none")
 
     def __post_init__(self) -> None:
-        if self.n_layers < 0:
-            raise ConfigError(f"n_layers: must be >= 0, got {self.n_layers}")
-        if self.ndf < 1:
-            raise ConfigError(f"ndf: must be positive, got {self.ndf}")
+        check_bounds(self)
+
+    @property
+    def min_size(self) -> int:
+        """The smallest square input that leaves a logit map: each stride-2 conv halves the side and the two
+        stride-1 4×4 convs take one pixel each, so the side over 2**n_layers must be at least 3."""
+        return 1 if self.n_layers == 0 else 3 * 2**self.n_layers
 
     def build(self, in_channels: int) -> nn.Module:
         return PatchGANDiscriminator(self, in_channels)

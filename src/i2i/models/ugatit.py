@@ -20,36 +20,58 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
-from i2i.config import opt
+from i2i.config import MAX_IMAGE_SIDE, check_bounds, opt
 from i2i.errors import ConfigError
 from i2i.models.base import DISCRIMINATORS, GENERATORS, DiscriminatorConfig, GeneratorConfig
 
 # ----------------------------------------------------------------------------------------------------------------
 # configs
 
+# A full generator's MLP holds (img_size/4)² · (4·ngf)² weights in its first layer: 268 M at 256 px and ngf 64,
+# 4.3 G (= this cap) at 1024 px, which with its gradient and Adam state is 69 GB per generator (U-GAT-IT trains two).
+MAX_MLP_WEIGHTS = 2**32
+# The discriminators double their width with each layer: ndf · 2**(n_layers - 2) channels before the CAM (2048 for
+# the paper's global one). At 16384 channels a global discriminator holds 3.4 G weights; one layer deeper, 13.6 G
+# (218 GB with gradients and Adam state) fit no device.
+MAX_DISC_CHANNELS = 16384
+# Depth of the U-GAT-IT discriminators: fewer than 4 layers leave no map for the CAM; 14 layers need 12288-pixel
+# crops (``min_size``), 15 more than the largest image side.
+UGATIT_DEPTH = {"ge": 4, "le": 14}
+
 
 @GENERATORS.register("ugatit")
 @dataclass
 class UGATITGeneratorConfig(GeneratorConfig):
     name: str = opt("ugatit", "generator architecture (ugatit)")
-    ngf: int = opt(64, "filters in the first layer (x2 after each of the two down-sampling convs)")
-    n_blocks: int = opt(4, "residual blocks in the encoder, and as many AdaLIN blocks in the decoder")
+    ngf: int = opt(64, "filters in the first layer (x2 after each of the two down-sampling convs)", ge=1, le=1024)
+    # At least 1: the decoder needs an AdaLIN block.
+    n_blocks: int = opt(4, "residual blocks in the encoder, and as many AdaLIN blocks in the decoder", ge=1, le=256)
     light: bool = opt(False, "pool the features before the gamma/beta MLP: fewer weights and any input size")
-    img_size: int = opt(256, "input side the full (not light) generator is built for; its MLP depends on it")
+    img_size: int = opt(
+        256,
+        "input side the full (not light) generator is built for, a multiple of 4; its MLP depends on it",
+        ge=8,
+        le=MAX_IMAGE_SIDE,
+    )
 
     def __post_init__(self) -> None:
-        if self.ngf < 1:
-            raise ConfigError(f"ngf: must be positive, got {self.ngf}")
-        if self.n_blocks < 1:
-            raise ConfigError(f"n_blocks: must be at least 1 (the decoder needs an AdaLIN block), got {self.n_blocks}")
-        if self.img_size < 8 or self.img_size % 4:
-            raise ConfigError(f"img_size: must be a multiple of 4 and at least 8, got {self.img_size}")
+        check_bounds(self)
+        if self.img_size % 4:
+            raise ConfigError(f"img_size: must be a multiple of 4, got {self.img_size}")
+        weights = (self.img_size // 4) ** 2 * (4 * self.ngf) ** 2
+        if not self.light and weights > MAX_MLP_WEIGHTS:
+            raise ConfigError(
+                f"img_size: a full generator at img_size {self.img_size} and ngf {self.ngf} would hold "
+                f"{weights / 1e9:.1f} G weights in its MLP (at most {MAX_MLP_WEIGHTS / 1e9:.1f} G); use light: true, "
+                "or a smaller img_size or ngf"
+            )
 
     def build(self, in_channels: int, out_channels: int) -> UGATITGenerator:
         return UGATITGenerator(self, in_channels, out_channels)
@@ -67,15 +89,25 @@ class UGATITGeneratorConfig(GeneratorConfig):
 @dataclass
 class UGATITDiscriminatorConfig(DiscriminatorConfig):
     name: str = opt("ugatit", "discriminator architecture (ugatit)")
-    ndf: int = opt(64, "filters in the first layer (doubling with each further conv)")
-    n_layers: int = opt(7, "depth: 7 = global (286x286 patches), 5 = local (70x70 patches)")
+    ndf: int = opt(64, "filters in the first layer (doubling with each further conv)", ge=1, le=1024)
+    n_layers: int = opt(7, "depth: 7 = global (286x286 patches), 5 = local (70x70 patches)", **UGATIT_DEPTH)
     spectral_norm: bool = opt(True, "spectral normalization on the convs and the CAM classifiers")
+    returns_cam: ClassVar[bool] = True  # the network returns CAM logits besides its patch logits
 
     def __post_init__(self) -> None:
-        if self.n_layers < 4:
-            raise ConfigError(f"n_layers: must be at least 4, got {self.n_layers}")
-        if self.ndf < 1:
-            raise ConfigError(f"ndf: must be positive, got {self.ndf}")
+        check_bounds(self)
+        if problem := self.width_problem(self.n_layers):
+            raise ConfigError(f"n_layers: {problem}")
+
+    def width_problem(self, n_layers: int) -> str | None:
+        """Why a discriminator of this ndf and ``n_layers`` layers would be too wide to build, or None."""
+        width = self.ndf * 2 ** (n_layers - 2)
+        if width <= MAX_DISC_CHANNELS:
+            return None
+        return (
+            f"{n_layers} layers at ndf {self.ndf} make a {width}-channel layer (at most {MAX_DISC_CHANNELS}); "
+            "lower the depth or ndf"
+        )
 
     def build(self, in_channels: int) -> UGATITDiscriminator:
         return UGATITDiscriminator(self, in_channels)

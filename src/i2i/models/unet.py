@@ -13,23 +13,32 @@ from typing import Literal
 import torch
 from torch import nn
 
-from i2i.config import opt
+from i2i.config import check_bounds, opt
 from i2i.errors import ConfigError
 from i2i.models.base import GENERATORS, GeneratorConfig
 from i2i.models.layers import Norm, conv_bias, init_weights, norm_layer
 
 BNInference = Literal["auto", "per_image", "running"]
 
+# At least 5 levels, as before ranges were declared; inputs are multiples of 2**num_downs, so 14 levels already need
+# 16384-pixel sides (the largest image side an option takes).
+NUM_DOWNS = {"ge": 5, "le": 14}
+NUM_DOWNS_HELP = "down-sampling levels; inputs must be multiples of 2**num_downs (padded if not)"
+
 
 @GENERATORS.register("unet_256")
 @dataclass
 class UNetConfig(GeneratorConfig):
     name: str = opt("unet_256", "generator architecture (unet_128, unet_256)")
-    num_downs: int = opt(8, "down-sampling levels; inputs must be multiples of 2**num_downs (padded if not)")
-    ngf: int = opt(64, "filters in the first encoder layer (doubling up to 8x)")
+    num_downs: int = opt(8, NUM_DOWNS_HELP, **NUM_DOWNS)
+    # Weights grow with ngf²: 54 M at 64, 3.5 G at 512 (4096-channel inner layers); at 1024 the 13.9 G weights and
+    # their Adam state (223 GB) fit no accelerator.
+    ngf: int = opt(64, "filters in the first encoder layer (doubling up to 8x)", ge=1, le=512)
     norm: Norm = opt("batch", "normalization: batch, instance or none")
-    dropout: float = opt(0.5, "dropout probability in the innermost decoder blocks (training only)")
-    dropout_blocks: int = opt(3, "how many of the innermost decoder blocks use dropout (the paper: 3)")
+    dropout: float = opt(0.5, "dropout probability in the innermost decoder blocks (training only)", ge=0, lt=1)
+    dropout_blocks: int = opt(
+        3, "how many of the innermost decoder blocks use dropout (the paper: 3); at most num_downs - 1", ge=0
+    )
     bn_inference: BNInference = opt(
         "auto",
         "BatchNorm at inference: per_image (each image's own statistics, as trained at batch size 1), "
@@ -37,13 +46,8 @@ class UNetConfig(GeneratorConfig):
     )
 
     def __post_init__(self) -> None:
-        if self.num_downs < 5:
-            raise ConfigError(f"num_downs: must be at least 5, got {self.num_downs}")
-        if self.ngf < 1:
-            raise ConfigError(f"ngf: must be positive, got {self.ngf}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout: must be in [0, 1), got {self.dropout}")
-        if not 0 <= self.dropout_blocks < self.num_downs:
+        check_bounds(self)
+        if self.dropout_blocks >= self.num_downs:
             raise ConfigError(f"dropout_blocks: must be in [0, {self.num_downs - 1}], got {self.dropout_blocks}")
 
     def build(self, in_channels: int, out_channels: int) -> UNetGenerator:
@@ -58,7 +62,7 @@ class UNetConfig(GeneratorConfig):
 @dataclass
 class UNet128Config(UNetConfig):
     name: str = opt("unet_128", "generator architecture (unet_128, unet_256)")
-    num_downs: int = opt(7, "down-sampling levels; inputs must be multiples of 2**num_downs (padded if not)")
+    num_downs: int = opt(7, NUM_DOWNS_HELP, **NUM_DOWNS)
 
 
 class UNetGenerator(nn.Module):

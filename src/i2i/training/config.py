@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from i2i.config import opt
+from i2i.config import check_bounds, opt
 from i2i.errors import ConfigError
 from i2i.training.precision import PrecisionName
 
@@ -39,10 +39,12 @@ class Every:
 
 @dataclass
 class TrainConfig:
-    batch_size: int = opt(1, "images per optimizer step")
-    n_epochs: int = opt(100, "epochs at the initial learning rate")
-    n_epochs_decay: int = opt(100, "epochs of linear learning-rate decay to zero after n_epochs")
-    max_steps: int | None = opt(None, "stop after this many steps (the learning-rate schedule still counts epochs)")
+    batch_size: int = opt(1, "images per optimizer step", ge=1, le=65536)
+    n_epochs: int = opt(100, "epochs at the initial learning rate", ge=0)
+    n_epochs_decay: int = opt(100, "epochs of linear learning-rate decay to zero after n_epochs", ge=0)
+    max_steps: int | None = opt(
+        None, "stop after this many steps (the learning-rate schedule still counts epochs)", ge=1
+    )
     log_every: str = opt("50 steps", "how often losses go to the progress bar, TensorBoard and metrics.jsonl")
     sample_every: str = opt("1 epoch", "how often a sample grid (input | output | target) is written")
     val_every: str = opt("1 epoch", "how often the validation split is scored (by the method's metrics)")
@@ -53,8 +55,8 @@ class TrainConfig:
         "validation metric that selects checkpoints/best.pt, one the method reports (e.g. psnr, cycle_ssim, idt_l1); "
         "null: keep the final weights only",
     )
-    num_samples: int = opt(4, "validation images shown in each sample grid (0: no sample grids)")
-    val_max_images: int | None = opt(None, "score at most this many validation images (null: all)")
+    num_samples: int = opt(4, "validation images shown in each sample grid (0: no sample grids)", ge=0, le=256)
+    val_max_images: int | None = opt(None, "score at most this many validation images (null: all)", ge=1)
     device: str = opt("auto", "auto (CUDA if available), cpu, cuda or cuda:N")
     deterministic: bool = opt(False, "use deterministic algorithms (bitwise reproducible, slower on GPUs)")
     precision: PrecisionName = opt(
@@ -71,16 +73,12 @@ class TrainConfig:
     tensorboard: bool = opt(True, "write TensorBoard event files to the run folder")
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size: must be >= 1, got {self.batch_size}")
-        if self.n_epochs < 0 or self.n_epochs_decay < 0 or self.n_epochs + self.n_epochs_decay < 1:
-            raise ConfigError("n_epochs + n_epochs_decay must be at least 1 (and neither negative)")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ConfigError(f"max_steps: must be >= 1 or null, got {self.max_steps}")
-        if self.num_samples < 0:
-            raise ConfigError(f"num_samples: must be >= 0, got {self.num_samples}")
-        if self.val_max_images is not None and self.val_max_images < 1:
-            raise ConfigError(f"val_max_images: must be >= 1 or null, got {self.val_max_images}")
+        check_bounds(self)
+        if self.n_epochs + self.n_epochs_decay < 1:
+            raise ConfigError(
+                f"n_epochs_decay: n_epochs + n_epochs_decay must be at least 1, got {self.n_epochs} + "
+                f"{self.n_epochs_decay}"
+            )
         for name in ("log_every", "sample_every", "val_every", "checkpoint_every", "keep_every"):
             Every.parse(getattr(self, name), name)
 
