@@ -94,7 +94,10 @@ def test_overrides_are_typed_by_the_schema() -> None:
         (["--train.num_samples=-1"], "train.num_samples: must be >= 0"),
         (["--method.beta1=2"], "method.beta1: must be >= 0 and < 1, got 2"),
         (["--train.n_epochs=0", "--train.n_epochs_decay=0"], "train.n_epochs_decay: n_epochs + n_epochs_decay must"),
-        (["--method.name=ugatit", "--method.generator.ngf=32"], "method.generator.name: U-GAT-IT trains the ugatit"),
+        (
+            ["--method.name=ugatit", "--method.generator.name=unet_256"],
+            "method.generator.name: U-GAT-IT trains the ugatit",
+        ),
     ],
 )
 def test_mistakes_name_the_key(overrides: list[str], message: str) -> None:
@@ -139,3 +142,11 @@ def test_cli_wrong_key_is_one_line_with_suggestion(capsys: pytest.CaptureFixture
     assert main(["train", "--train.batch_sise=4"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "i2i: error: unknown config key 'train.batch_sise' (did you mean 'train.batch_size'?)"
+
+
+def test_network_options_without_a_name_keep_the_methods_network() -> None:
+    """`--method.name=cyclegan --method.generator.ngf=32` trains CycleGAN's ResNet with 32 filters, not a U-Net."""
+    cfg = load_config(None, {"method": {"name": "cyclegan", "generator": {"ngf": 32}, "discriminator": {"ndf": 16}}})
+    assert (cfg.method.generator.name, cfg.method.generator.ngf) == ("resnet_9blocks", 32)
+    assert cfg.method.discriminator.ndf == 16
+    assert load_config(None, {"method": {"generator": {"ngf": 8}}}).method.generator.name == "unet_256"

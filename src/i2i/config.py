@@ -252,13 +252,27 @@ def from_dict(cls: type[T], data: dict[str, Any], path: str = "") -> T:
         key_path = f"{path}.{key}" if path else key
         if key not in fields:
             raise ConfigError(f"unknown config key '{key_path}'{_suggest(key, path, fields)}")
-        kwargs[key] = _coerce(value, hints[key], key_path)
+        kwargs[key] = _coerce(_with_default_name(value, fields[key], hints[key]), hints[key], key_path)
         _check_bounds(fields[key], kwargs[key], key_path)
     try:
         return cls(**kwargs)
     except ConfigError as exc:
         # __post_init__ messages start with the field name; prefix the section so the user sees the full key.
         raise ConfigError(f"{path}.{exc}" if path else str(exc)) from None
+
+
+def _with_default_name(value: Any, f: dataclasses.Field, tp: Any) -> Any:
+    """Options for a variant given without its ``name`` keep the variant of the field's default: a CycleGAN
+    ``generator: {ngf: 32}`` is a 32-filter ResNet, not the generator family's default U-Net."""
+    if not (isinstance(value, dict) and "name" not in value and _is_variant_base(tp)):
+        return value
+    if f.default is not dataclasses.MISSING:
+        default = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()
+    else:
+        return value
+    return {"name": default.name, **value} if isinstance(default, Variant) and default.name else value
 
 
 def _not_a_name(key: Any, path: str) -> str:
