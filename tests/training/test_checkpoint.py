@@ -55,10 +55,71 @@ def test_pickled_objects_are_refused(tmp_path: Path) -> None:
         load_state(path)
 
 
+def test_refusals_are_in_i2is_words_never_torchs_advice(tmp_path: Path) -> None:
+    """Torch's message on a refused file advises re-running with weights_only=False (unsafe): it never reaches the
+    user. Each kind of wrong file gets its own one-line message naming it."""
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "i2i-train-state", "payload": Payload()}, evil)
+    text = tmp_path / "notes.pt"
+    text.write_text("not a checkpoint\n")
+    zipped = tmp_path / "archive.pt"
+    import zipfile
+
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("docs/readme.txt", "hello")
+    cases = {
+        evil: "refused to load: it holds the Python object 'posix.system', not plain training state",
+        text: "not a PyTorch checkpoint (neither a zip archive nor a pickle)",
+        zipped: "a zip archive, but not a PyTorch checkpoint (no data.pkl in it)",
+    }
+    for path, expected in cases.items():
+        with pytest.raises(CheckpointError) as err:
+            load_state(path)
+        message = str(err.value)
+        assert message.startswith(f"{path}: {expected}") and "\n" not in message, message
+        assert not any(word in message for word in ("weights_only", "two options", "trust")), message
+
+
+def test_a_checkpoint_must_hold_config_progress_and_networks(tmp_path: Path) -> None:
+    full = {"config": {}, "progress": {"step": 3}, "networks": {}}
+    for key in full:
+        path = tmp_path / f"no_{key}.pt"
+        save_state(path, {k: v for k, v in full.items() if k != key})
+        with pytest.raises(CheckpointError, match=f"not a complete i2i checkpoint: '{key}' .* is missing"):
+            load_state(path)
+    path = tmp_path / "odd.pt"
+    save_state(path, {**full, "version": "1"})
+    with pytest.raises(CheckpointError, match="checkpoint version must be a whole number, got '1'"):
+        load_state(path)
+    save_state(path, {**full, "progress": {"step": 2.5}})
+    with pytest.raises(CheckpointError, match="progress.step must be a whole number, got 2.5"):
+        load_state(path)
+
+
+@pytest.mark.timeout(60)
+def test_named_pipes_and_folders_are_never_opened_as_checkpoints(tmp_path: Path) -> None:
+    """A FIFO named last.pt would block the reader forever: it is refused from its stat, by every resolver."""
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    os.mkfifo(run / "checkpoints" / "last.pt")
+    (run / "checkpoints" / "best.pt").mkdir()
+    pipe = f"{run / 'checkpoints' / 'last.pt'}: not a regular file (a named pipe); refusing to read it"
+    with pytest.raises(CheckpointError, match="best.pt: not a regular file \\(a directory\\)"):
+        best_or_last(run)
+    (run / "checkpoints" / "best.pt").rmdir()
+    for call in (lambda: best_or_last(run), lambda: last_only(run, "auto"), lambda: last_only(run, str(run))):
+        with pytest.raises(CheckpointError) as err:
+            call()
+        assert str(err.value) == pipe
+    with pytest.raises(CheckpointError) as err:
+        load_state(run / "checkpoints" / "last.pt")
+    assert str(err.value) == pipe
+
+
 def test_truncated_and_foreign_files_give_one_line_errors(tmp_path: Path) -> None:
     """Truncated checkpoints, non-i2i torch files and missing files each give a one-line CheckpointError."""
     good = tmp_path / "good.pt"
-    save_state(good, {"progress": {"step": 1}, "w": torch.ones(1000)})
+    save_state(good, {"config": {}, "progress": {"step": 1}, "networks": {"g": {"w": torch.ones(1000)}}})
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     foreign = tmp_path / "foreign.pt"
@@ -110,6 +171,6 @@ def test_resume_with_another_architecture_names_the_difference(aligned_dataset: 
     with pytest.raises(CheckpointError) as err:
         Trainer(other, resume=str(first.last_checkpoint)).fit()
     message = str(err.value)
-    assert "method.generator.ngf: checkpoint 4, config 8" in message
-    assert "method.discriminator.n_layers: checkpoint 2, config 3" in message
+    assert "method.generator.ngf: checkpoint 4, now 8" in message
+    assert "method.discriminator.n_layers: checkpoint 2, now 3" in message
     assert "\n" not in message

@@ -1,19 +1,24 @@
 """A training checkpoint as a model: only its translating generators are built (no discriminators, no optimizer),
-each with the preprocessing its run config implies."""
+each with the preprocessing its run config implies.
+
+A checkpoint is read as a file anyone may have crafted (``load_state`` checks the file and the state's structure,
+``from_dict`` the config's types and ranges); each generator is first built on the meta device and compared with the
+checkpoint's tensors, so that nothing is allocated beyond what the file itself holds
+(``i2i.models.weights.build_and_load``)."""
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
-import torch
 from torch import nn
 
 from i2i.artifact.model import Generator, Model, Source
 from i2i.config import from_dict
 from i2i.errors import CheckpointError, ConfigError
 from i2i.methods.base import GeneratorSlot
-from i2i.models.weights import load_weights
+from i2i.models.weights import build_and_load, specs_of
 from i2i.run_config import RunConfig
 from i2i.training.checkpoint import load_state, network_state
 
@@ -22,28 +27,28 @@ def model_from_checkpoint(path: str | Path) -> Model:
     """Rebuilds the generators of training checkpoint ``path``, the trained direction first."""
     path = Path(path)
     state = load_state(path)
-    try:
-        raw = dict(state["config"])
-        # Which checkpoint a run kept as best does not change its networks; older runs may name a metric their
-        # method no longer accepts there.
+    raw = dict(state["config"])
+    # Which checkpoint a run kept as best does not change its networks; older runs may name a metric their method
+    # no longer accepts there.
+    if isinstance(raw.get("train", {}), dict):
         raw["train"] = {**raw.get("train", {}), "best_metric": None}
+    try:
         cfg = from_dict(RunConfig, raw)
-        step = int(state["progress"]["step"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: checkpoint lacks its config or progress ({exc})") from None
+        slots = cfg.generator_slots()
+        pres = [cfg.preprocessing(slot) for slot in slots]
     except ConfigError as exc:
         raise CheckpointError(f"{path}: its config no longer builds ({exc})") from None
     generators = []
-    for slot in cfg.generator_slots():
+    for slot, pre in zip(slots, pres, strict=True):
         # Only the translating generators' weights are kept (not the discriminators' or the optimizers'); each
         # generator is built when it is first used.
         weights = network_state(state, slot.network, str(path))
         load = functools.partial(_build, slot, weights, f"{path} [{slot.network}]")
-        generators.append(Generator(slot.config, load, cfg.preprocessing(slot)))
-    return Model(path, cfg.method.name, generators, Source(cfg.name, path.name, step, cfg.data.root))
+        generators.append(Generator(slot.config, load, pre))
+    return Model(
+        path, cfg.method.name, generators, Source(cfg.name, path.name, state["progress"]["step"], cfg.data.root)
+    )
 
 
-def _build(slot: GeneratorSlot, weights: dict[str, torch.Tensor], source: str) -> nn.Module:
-    net = slot.build()
-    load_weights(net, weights, source, slot.network)
-    return net
+def _build(slot: GeneratorSlot, weights: dict[str, Any], source: str) -> nn.Module:
+    return build_and_load(slot.build, specs_of(weights), lambda: weights, source, slot.network)

@@ -12,15 +12,19 @@ from i2i.training.checkpoint import RunFolder, best_or_last
 
 
 def open_model(path: str | Path) -> Model:
-    """Opens a release folder, a run folder (its best.pt, else last.pt) or a training checkpoint file.
+    """Opens a run folder (its best.pt, else last.pt), a release folder or a training checkpoint file.
 
     Used by ``i2i translate``, ``i2i eval``, ``i2i export`` and ``Translator.from_pretrained``. The model's config is
     checked now; each generator is built and loaded (on the CPU, in training mode as built) when it is first used,
     and ``Translator`` prepares it for inference.
     """
     path = Path(path)
+    # A folder with checkpoints/ is a run folder, whatever else it holds (a release exported into it by an older i2i
+    # too): it always means the run's own checkpoint (best.pt, else last.pt).
+    if RunFolder(path).checkpoints.is_dir():
+        return model_from_checkpoint(best_or_last(path))
     if is_release(path):
         return read_release(path)
-    if path.is_dir() and not RunFolder(path).checkpoints.is_dir():
+    if path.is_dir():
         raise CheckpointError(f"{path}: not a release folder (no config.json) nor a run folder (no checkpoints/)")
     return model_from_checkpoint(best_or_last(path))

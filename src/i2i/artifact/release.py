@@ -8,12 +8,23 @@ Files:
 - ``model.safetensors``: the weights of the trained direction's generator.
 - ``model_reverse.safetensors``: the reverse generator's weights (CycleGAN, U-GAT-IT).
 - ``README.md``: a model card (not read back).
+
+A release is read as a file anyone may have crafted: every file must be a regular file inside the folder, every
+``config.json`` value is checked (types, ranges, agreement with the generator), and a weights file's header is
+compared with the network (built on the meta device) before any tensor is read or any memory is allocated
+(``i2i.models.weights``). A release is written whole or not at all: built in a temporary sibling folder, then
+renamed into place.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
+import os
+import shutil
+import tempfile
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +34,13 @@ from safetensors.torch import save as safetensors_bytes
 
 from i2i import __version__
 from i2i.artifact.model import Generator, Model, Source
-from i2i.atomic import atomic_write, atomic_write_text
 from i2i.config import from_dict, to_dict
+from i2i.data.config import ResizeMode
+from i2i.direction import DIRECTIONS
 from i2i.errors import CheckpointError, ConfigError, I2IError
 from i2i.inference.preprocessing import Preprocessing
 from i2i.models.base import GeneratorConfig
-from i2i.models.weights import load_weights
+from i2i.models.weights import TensorSpec, build_and_load, first_nonfinite, regular_file
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -37,9 +49,21 @@ CARD = "README.md"
 FORMAT = "i2i-release"
 VERSION = 1  # raise it when a release written by this code could not be read by an older i2i
 
+MAX_CONFIG_BYTES = 2**20  # a release's config.json is about 1.5 kB
+MAX_HEADER_BYTES = 2**24  # a safetensors header (JSON) of 16 MiB describes ~100k tensors
+MAX_SIDE = 16384  # the largest image side a release may ask for (size_multiple, infer_size, fixed_size), as configs
+RESIZE_MODES = typing.get_args(ResizeMode)
+BN_MODES = ("per_image", "running")
+# Folders made with mkdtemp are private (0700); a finished release gets the mode a plain mkdir would give it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+# What a release folder may hold besides its own files, when --overwrite replaces it: ``i2i eval``'s reports.
+_REPLACEABLE = {CONFIG, WEIGHTS, REVERSE_WEIGHTS, CARD, "eval"}
+
 
 def is_release(path: str | Path) -> bool:
-    return (Path(path) / CONFIG).is_file()
+    """Whether ``path`` is meant as a release folder: it has a ``config.json`` (of any kind: reading checks it)."""
+    return os.path.lexists(Path(path) / CONFIG)
 
 
 # --- writing -------------------------------------------------------------------------------------------------------
@@ -63,24 +87,135 @@ def release_config(model: Model) -> dict[str, Any]:
 
 
 def write_release(model: Model, out_dir: str | Path, overwrite: bool = False) -> Path:
-    """Writes ``model`` as a release folder: weights first, ``config.json`` last, each file atomically."""
+    """Writes ``model`` as release folder ``out_dir``, whole or not at all.
+
+    ``out_dir`` must be new, an empty folder, or (with ``overwrite``) a release, which is then replaced; a folder
+    holding anything else, a run folder and a run's ``checkpoints/`` are refused. The release is built in a
+    temporary sibling folder and renamed into place, so a crash or a full disk leaves the previous state (no
+    folder, or the old release), never a partial release and no temporary folder. Weights or buffers holding
+    NaN/inf are refused before anything is written.
+    """
     out_dir = Path(out_dir)
-    if (out_dir / WEIGHTS).exists() and not overwrite:
-        raise I2IError(f"{out_dir} already holds a release; pass --overwrite to replace it")
+    replacing = _check_destination(out_dir, overwrite)
     meta = release_config(model)
-    files = {WEIGHTS: _weights_bytes(model.generators[0].network)}
+    files = {WEIGHTS: _weights_bytes(model, model.generators[0])}
     for reverse in model.generators[1:]:
-        files[REVERSE_WEIGHTS] = _weights_bytes(reverse.network)
-    for name, data in files.items():
-        atomic_write(out_dir / name, data, durable=True)
-    atomic_write_text(out_dir / CONFIG, json.dumps(meta, indent=2) + "\n", durable=True)
-    atomic_write_text(out_dir / CARD, _model_card(meta))
+        files[REVERSE_WEIGHTS] = _weights_bytes(model, reverse)
+    files[CONFIG] = (json.dumps(meta, indent=2) + "\n").encode("utf-8")
+    files[CARD] = _model_card(meta).encode("utf-8")
+    _publish(out_dir, files, replacing)
     return out_dir
 
 
-def _weights_bytes(net: torch.nn.Module) -> bytes:
-    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+def _check_destination(out_dir: Path, overwrite: bool) -> bool:
+    """Refuses a destination a release may not go to; True when it is a release that will be replaced."""
+    if os.path.lexists(out_dir) and not out_dir.is_dir():
+        raise I2IError(f"{out_dir}: exists and is not a folder; choose another --out")
+    where = out_dir.resolve()
+    if (where / "checkpoints").is_dir():
+        raise I2IError(
+            f"{out_dir}: is a run folder (it holds checkpoints/), which must keep meaning its own checkpoint; "
+            f"export next to it or into a subfolder, e.g. --out {out_dir / 'release'}"
+        )
+    for folder in (where, *where.parents):
+        if folder.name == "checkpoints" and ((folder.parent / "config.yaml").is_file() or any(folder.glob("*.pt"))):
+            raise I2IError(
+                f"{out_dir}: is inside the checkpoints/ folder of run {folder.parent}; export elsewhere, e.g. "
+                f"--out {folder.parent / 'release'}"
+            )
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return False
+    if not _holds_release(out_dir):
+        raise I2IError(
+            f"{out_dir}: not empty and not an i2i release; refusing to write into it (choose a new or empty folder)"
+        )
+    if not overwrite:
+        raise I2IError(f"{out_dir} already holds a release; pass --overwrite to replace it")
+    foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in _REPLACEABLE and not _is_temp(p.name))
+    if foreign:
+        raise I2IError(
+            f"{out_dir}: holds '{foreign[0]}', which is not part of a release; move it away before replacing the "
+            "release"
+        )
+    return True
+
+
+def _holds_release(folder: Path) -> bool:
+    """Whether ``folder``'s config.json says it is an i2i release (format ``i2i-release``; any version)."""
+    try:
+        meta = _read_json(folder)
+    except CheckpointError:
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT
+
+
+def _is_temp(name: str) -> bool:
+    """A leftover of an interrupted atomic write (``.<name>.<random>.tmp``): part of the release being replaced."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def _weights_bytes(model: Model, generator: Generator) -> bytes:
+    state = {k: v.detach().cpu().contiguous() for k, v in generator.network.state_dict().items()}
+    bad = first_nonfinite(state)
+    if bad is not None:
+        raise CheckpointError(
+            f"{model.path}: cannot export: tensor '{bad}' of the {generator.direction} generator holds NaN or inf "
+            "values (training diverged); export an earlier checkpoint, or train again with a lower learning rate"
+        )
     return safetensors_bytes(state, metadata={"format": "pt", "i2i_release": str(VERSION)})
+
+
+def _publish(out_dir: Path, files: dict[str, bytes], replacing: bool) -> None:
+    """Writes ``files`` into a temporary sibling of ``out_dir`` and renames it to ``out_dir``; an old release is
+    renamed aside first and removed last. Any failure removes the temporary folder and keeps the old release."""
+    target = out_dir.resolve() if out_dir.is_symlink() else out_dir
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    aside = tmp.with_name(tmp.name + ".old")
+    try:
+        for name, data in files.items():
+            try:
+                _write_file(tmp / name, data)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror or str(exc), str(out_dir / name)) from None
+        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes a private folder; a release is as readable as any folder
+        _sync(tmp)
+        if replacing:
+            os.rename(target, aside)
+            try:
+                os.rename(tmp, target)
+            except BaseException:
+                os.rename(aside, target)
+                raise
+        else:
+            os.replace(tmp, target)  # target is absent or an empty folder
+        _sync(target.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if replacing:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """One file of a release being built, written and fsynced."""
+    with path.open("xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _sync(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot fsync a directory
+    finally:
+        os.close(fd)
 
 
 def _model_card(meta: dict) -> str:
@@ -119,12 +254,7 @@ output = translator([read_image("input.png", channels={pre["input_channels"]})])
 def read_config(path: Path) -> dict[str, Any]:
     """The parsed ``config.json`` of release folder ``path``, checked to be a release this i2i can read."""
     config_path = path / CONFIG
-    try:
-        meta = json.loads(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: not a release folder (no {CONFIG})") from None
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{config_path}: unreadable ({exc})") from None
+    meta = _read_json(path)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{config_path}: not an i2i release config (format is not '{FORMAT}')")
     version = meta.get("version", 0)
@@ -135,7 +265,32 @@ def read_config(path: Path) -> dict[str, Any]:
     for key in ("generator", "preprocessing"):
         if not isinstance(meta.get(key), dict):
             raise CheckpointError(f"{config_path}: the '{key}' section is missing or not a mapping")
+    if not isinstance(meta.get("method", ""), str):
+        raise CheckpointError(f"{config_path}: method must be a string, got {_short(meta['method'])}")
     return meta
+
+
+def _read_json(path: Path) -> Any:
+    """The JSON value in release folder ``path``'s config.json: a regular file inside the folder, of sane size."""
+    config_path = path / CONFIG
+    if not os.path.lexists(config_path):
+        raise CheckpointError(f"{path}: not a release folder (no {CONFIG})")
+    _inside(path, CONFIG)
+    size = regular_file(config_path)
+    if size > MAX_CONFIG_BYTES:
+        raise CheckpointError(
+            f"{config_path}: {size:,} bytes is too large for a release config (at most {MAX_CONFIG_BYTES:,})"
+        )
+    try:
+        return json.loads(config_path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise CheckpointError(f"{config_path}: unreadable ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise CheckpointError(f"{config_path}: unreadable (not UTF-8 text)") from None
+    except RecursionError:
+        raise CheckpointError(f"{config_path}: unreadable (JSON nested too deeply)") from None
+    except ValueError as exc:
+        raise CheckpointError(f"{config_path}: unreadable (not valid JSON: {exc})") from None
 
 
 def read_release(path: str | Path) -> Model:
@@ -144,32 +299,156 @@ def read_release(path: str | Path) -> Model:
     meta = read_config(path)
     where = str(path / CONFIG)
     gen_cfg = _section(GeneratorConfig, meta["generator"], "generator", where)
-    entries = [(WEIGHTS, meta["preprocessing"])]
+    _check_generator(gen_cfg, where)
+    entries = [(WEIGHTS, meta["preprocessing"], "preprocessing")]
     reverse = meta.get("reverse")
     if reverse is not None:
         if not isinstance(reverse, dict) or not isinstance(reverse.get("preprocessing"), dict):
             raise CheckpointError(f"{where}: the 'reverse' section must hold 'weights' and 'preprocessing'")
-        entries.append((_file_name(reverse.get("weights"), where), reverse["preprocessing"]))
+        entries.append((_file_name(reverse.get("weights"), where), reverse["preprocessing"], "reverse.preprocessing"))
     generators = []
-    for weights, pre_data in entries:
-        pre = _section(Preprocessing, pre_data, "preprocessing", where)
-        if tuple(pre.normalize) != (-1.0, 1.0):
-            raise CheckpointError(f"{path}: normalization {list(pre.normalize)} is not supported (only [-1, 1])")
-        generators.append(Generator(gen_cfg, functools.partial(_load, gen_cfg, pre, path / weights, meta), pre))
-    return Model(path, str(meta.get("method", "")), generators, _source(meta.get("source")))
+    for weights, pre_data, key in entries:
+        pre = _section(Preprocessing, pre_data, key, where)
+        _check_preprocessing(pre, gen_cfg, key, where)
+        load = functools.partial(_load, gen_cfg, pre, path, weights, meta["generator"])
+        generators.append(Generator(gen_cfg, load, pre))
+    if len(generators) > 1 and generators[0].direction == generators[1].direction:
+        raise CheckpointError(
+            f"{where}: reverse.preprocessing.direction: both generators translate {generators[0].direction}; the "
+            "reverse one translates the other way"
+        )
+    return Model(path, str(meta.get("method", "")), generators, _source(meta.get("source"), where))
 
 
-def _load(gen_cfg: GeneratorConfig, pre: Preprocessing, file: Path, meta: dict[str, Any]) -> torch.nn.Module:
-    """One generator of a release, built and loaded (on the CPU)."""
-    net = gen_cfg.build(pre.input_channels, pre.output_channels)
+def _check_generator(gen_cfg: GeneratorConfig, where: str) -> None:
+    if gen_cfg.size_multiple > MAX_SIDE:
+        raise CheckpointError(
+            f"{where}: generator {gen_cfg.name} would take images in multiples of {gen_cfg.size_multiple} pixels, "
+            f"beyond any real image (at most {MAX_SIDE})"
+        )
+    if gen_cfg.fixed_size is not None and gen_cfg.fixed_size > MAX_SIDE:
+        raise CheckpointError(
+            f"{where}: generator {gen_cfg.name} is built for {gen_cfg.fixed_size}-pixel images, beyond any real "
+            f"image (at most {MAX_SIDE})"
+        )
+
+
+def _check_preprocessing(pre: Preprocessing, gen_cfg: GeneratorConfig, key: str, where: str) -> None:
+    """Refuses values a generator cannot be run with (they would fail, or ask for absurd memory, at translation)."""
+
+    def refuse(field: str, rule: str, value: Any) -> CheckpointError:
+        return CheckpointError(f"{where}: {key}.{field} must be {rule}, got {_short(value)}")
+
+    for field in ("input_channels", "output_channels"):
+        if getattr(pre, field) not in (1, 3):
+            raise refuse(field, "1 or 3", getattr(pre, field))
+    if pre.direction not in DIRECTIONS:
+        raise refuse("direction", " or ".join(DIRECTIONS), pre.direction)
+    if tuple(pre.normalize) != (-1.0, 1.0):
+        raise refuse("normalize", "[-1.0, 1.0] (the only range supported)", list(pre.normalize))
+    multiple = gen_cfg.size_multiple
+    if not 1 <= pre.size_multiple <= MAX_SIDE or pre.size_multiple % multiple:
+        raise refuse("size_multiple", f"a multiple of {multiple} (the generator's) up to {MAX_SIDE}", pre.size_multiple)
+    if pre.infer_size is not None and not 1 <= pre.infer_size <= MAX_SIDE:
+        raise refuse("infer_size", f"null or between 1 and {MAX_SIDE}", pre.infer_size)
+    if pre.fixed_size != gen_cfg.fixed_size:
+        rule = "null" if gen_cfg.fixed_size is None else str(gen_cfg.fixed_size)
+        raise refuse("fixed_size", f"{rule} for generator {gen_cfg.name}", pre.fixed_size)
+    if pre.resize_mode not in RESIZE_MODES:
+        raise refuse("resize_mode", ", ".join(RESIZE_MODES), pre.resize_mode)
+    if pre.bn_inference not in BN_MODES:
+        raise refuse("bn_inference", " or ".join(BN_MODES), pre.bn_inference)
+
+
+def _load(gen_cfg: GeneratorConfig, pre: Preprocessing, folder: Path, name: str, arch: Any) -> torch.nn.Module:
+    """One generator of a release, built and loaded (on the CPU) once its weights file's header fits it."""
+    file = _inside(folder, name)
+    size = regular_file(file)
+    header = _weights_header(file, size)
+    return build_and_load(
+        lambda: gen_cfg.build(pre.input_channels, pre.output_channels),
+        header,
+        functools.partial(_read_weights, file),
+        str(file),
+        arch,
+    )
+
+
+def _inside(folder: Path, name: str) -> Path:
+    """``folder / name``, refused when it resolves (symlinks followed) to a place outside ``folder``."""
+    file = folder / name
     try:
-        state = load_file(str(file))
+        real, root = file.resolve(), folder.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise CheckpointError(f"{file}: cannot be resolved ({exc})") from None
+    if not real.is_relative_to(root):
+        raise CheckpointError(f"{file}: points outside the release folder (to {real}); refusing to read it")
+    return file
+
+
+_SAFETENSORS_DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
+
+
+def _weights_header(file: Path, size: int) -> dict[str, TensorSpec]:
+    """The tensors a safetensors file describes (names, shapes, dtypes), read from its header alone and checked
+    against the file's size: every tensor's bytes are there, and nothing else is."""
+
+    def corrupt(why: str) -> CheckpointError:
+        return CheckpointError(f"{file}: not a readable safetensors file ({why})")
+
+    with file.open("rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise corrupt(f"{size} bytes, too short for a header")
+        length = int.from_bytes(head, "little")
+        if length > min(size - 8, MAX_HEADER_BYTES):
+            raise corrupt(f"its header claims {length:,} bytes; the file holds {size:,}")
+        raw = f.read(length)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise corrupt("its header is not valid JSON") from None
+    if not isinstance(header, dict):
+        raise corrupt("its header is not a mapping of tensors")
+    header.pop("__metadata__", None)
+    specs, end = {}, 0
+    for name, entry in header.items():
+        try:
+            dtype = _SAFETENSORS_DTYPES[entry["dtype"]]
+            shape = tuple(entry["shape"])
+            start, stop = entry["data_offsets"]
+        except (KeyError, TypeError, ValueError):
+            raise corrupt(f"tensor '{name}' lacks a known dtype, a shape or its offsets") from None
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (*shape, start, stop)):
+            raise corrupt(f"tensor '{name}' has a shape or offsets that are not whole numbers >= 0")
+        if stop - start != math.prod(shape) * dtype.itemsize:
+            raise corrupt(f"tensor '{name}': its offsets do not hold its shape {list(shape)}")
+        specs[name] = TensorSpec(shape, dtype)
+        end = max(end, stop)
+    if 8 + length + end != size:
+        raise corrupt(f"truncated or padded: its header describes {8 + length + end:,} bytes, the file holds {size:,}")
+    return specs
+
+
+def _read_weights(file: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(file))
     except FileNotFoundError:
         raise CheckpointError(f"{file}: file not found") from None
-    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for corrupt headers
-        raise CheckpointError(f"{file}: not a readable safetensors file ({exc})") from None
-    load_weights(net, state, str(file), meta["generator"])
-    return net
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for corrupt files
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{file}: not a readable safetensors file ({detail})") from None
 
 
 def _section(cls: type, data: dict[str, Any], name: str, where: str) -> Any:
@@ -181,17 +460,33 @@ def _section(cls: type, data: dict[str, Any], name: str, where: str) -> Any:
 
 def _file_name(value: Any, where: str) -> str:
     """A weights file named in config.json: a plain file name inside the release folder, nothing else."""
-    if not isinstance(value, str) or not value or Path(value).name != value or value in (".", ".."):
-        raise CheckpointError(f"{where}: reverse.weights must be a file name inside the release folder, got {value!r}")
+    if (
+        not isinstance(value, str)
+        or not value
+        or "\0" in value
+        or Path(value).name != value
+        or value in (".", "..")
+        or "/" in value
+        or "\\" in value
+    ):
+        raise CheckpointError(
+            f"{where}: reverse.weights must be a file name inside the release folder, got {_short(value)}"
+        )
     return value
 
 
-def _source(data: Any) -> Source:
-    data = data if isinstance(data, dict) else {}
+def _source(data: Any, where: str) -> Source:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{where}: source must be a mapping (run, checkpoint, step, dataset), got {_short(data)}")
     step = data.get("step", 0)
-    return Source(
-        str(data.get("run", "")),
-        str(data.get("checkpoint", "")),
-        step if isinstance(step, int) else 0,
-        str(data.get("dataset", "")),
-    )
+    if not isinstance(step, int) or isinstance(step, bool):
+        raise CheckpointError(f"{where}: source.step must be a whole number, got {_short(step)}")
+    return Source(str(data.get("run", "")), str(data.get("checkpoint", "")), step, str(data.get("dataset", "")))
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for one-line messages about values from a file."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,28 +1,65 @@
-"""Loading saved weights into a network: a file made for another architecture is a one-line error, never a traceback."""
+"""Loading saved weights into a network: the one place where weights from a file (a release's safetensors, a training
+checkpoint's state) meet a network, for releases and checkpoints alike.
+
+Whatever the file holds, the result is the network loaded or a one-line ``CheckpointError`` naming the file, the
+tensor and the problem, never a traceback and never a network allocated before it is known to fit:
+
+- ``network_layout`` builds the network on torch's meta device (no memory) to learn its tensors' names, shapes and
+  dtypes, and refuses architectures over ``MAX_PARAMETERS`` values;
+- ``check_fit`` compares that layout with what a file holds (a safetensors header, before any tensor is read):
+  the same names, the same shapes and the same dtypes; nothing is ever cast (float16/float64/integer tensors where
+  the network holds float32 are refused);
+- ``load_weights`` checks the tensors themselves (fit, dtype, no NaN/inf) and loads them;
+- ``build_and_load`` does the three in that order: layout, fit, then read, build for real and load.
+"""
 
 from __future__ import annotations
 
+import math
+import os
+import stat
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from i2i.errors import CheckpointError
+from i2i.errors import CheckpointError, I2IError
+
+# The most values (parameters and buffers) a generator may hold: 2^33 float32 values are 32 GiB. The config ranges
+# allow up to 8.3e9 (a U-Net of 14 levels at ngf 512) but also, with all options at their maximum, networks of ~1e11
+# that no device holds; the largest built-in default, U-GAT-IT full at 256 pixels and ngf 64, holds 2.8e8.
+MAX_PARAMETERS = 2**33
 
 
-def load_weights(net: nn.Module, state: dict[str, torch.Tensor], source: str, arch: Any) -> None:
-    """Loads ``state`` into ``net``; weights made for another architecture give a one-line CheckpointError.
+@dataclass(frozen=True)
+class TensorSpec:
+    """What a tensor is without its values: its shape and dtype."""
 
-    Args:
-        net: the network, built from its config.
-        state: tensors by state-dict key.
-        source: what the weights came from, for the message (a file, a checkpoint's network name).
-        arch: the architecture, for the message (a config dict or a network name).
-    """
-    own = net.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    wrong_shape = [k for k in state if k in own and own[k].shape != state[k].shape]
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+
+def specs_of(tensors: Mapping[str, torch.Tensor]) -> dict[str, TensorSpec]:
+    return {k: TensorSpec(tuple(v.shape), v.dtype) for k, v in tensors.items()}
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def check_fit(own: Mapping[str, TensorSpec], found: Mapping[str, TensorSpec], source: str, arch: Any) -> None:
+    """Refuses weights ``found`` (a file's tensors) that are not exactly the network's tensors ``own``: the same
+    names and shapes (else ``weights do not fit the architecture``), then the same dtypes (never cast)."""
+    missing = [k for k in own if k not in found]
+    unexpected = [k for k in found if k not in own]
+    wrong_shape = [k for k in found if k in own and own[k].shape != found[k].shape]
     if missing or unexpected or wrong_shape:
         parts = []
         if missing:
@@ -32,8 +69,119 @@ def load_weights(net: nn.Module, state: dict[str, torch.Tensor], source: str, ar
         if wrong_shape:
             k = wrong_shape[0]
             parts.append(
-                f"{len(wrong_shape)} tensors of another shape (e.g. {k}: {tuple(state[k].shape)} in the file, "
-                f"{tuple(own[k].shape)} in the model)"
+                f"{len(wrong_shape)} tensors of another shape (e.g. {k}: {found[k].shape} in the file, "
+                f"{own[k].shape} in the model)"
             )
         raise CheckpointError(f"{source}: weights do not fit the architecture {arch}: " + "; ".join(parts))
+    for k, spec in found.items():
+        if spec.dtype != own[k].dtype:
+            theirs, ours = dtype_name(spec.dtype), dtype_name(own[k].dtype)
+            raise CheckpointError(
+                f"{source}: tensor '{k}' is {theirs}, the model's is {ours} (weights are never cast: store them as "
+                f"{ours})"
+            )
+
+
+def load_weights(net: nn.Module, state: Mapping[str, Any], source: str, arch: Any) -> None:
+    """Loads ``state`` into ``net`` after checking it: tensors only, the network's names, shapes and dtypes, and no
+    NaN/inf in any floating-point tensor. Any problem is a one-line CheckpointError.
+
+    Args:
+        net: the network, built from its config.
+        state: tensors by state-dict key.
+        source: what the weights came from, for the message (a file, a checkpoint's network name).
+        arch: the architecture, for the message (a config dict or a network name).
+    """
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"{source}: the weights are not a mapping of tensors (got {type(state).__name__})")
+    for k, v in state.items():
+        if not isinstance(k, str) or not isinstance(v, torch.Tensor):
+            raise CheckpointError(f"{source}: weights entry {k!r} is not a named tensor (got {type(v).__name__})")
+    check_fit(specs_of(net.state_dict()), specs_of(state), source, arch)
+    bad = first_nonfinite(state)
+    if bad is not None:
+        raise CheckpointError(
+            f"{source}: tensor '{bad}' holds NaN or inf values; these weights are broken (use an earlier checkpoint)"
+        )
     net.load_state_dict(state)
+
+
+def network_layout(build: Callable[[], nn.Module], source: str, arch: Any) -> dict[str, TensorSpec]:
+    """The tensors (names, shapes, dtypes) of the network ``build`` makes, learnt by building it on the meta
+    device, which allocates nothing; an architecture over ``MAX_PARAMETERS`` values is refused."""
+    try:
+        with torch.device("meta"):
+            skeleton = build()
+    except I2IError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - options a file may hold that the network's code cannot build
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{source}: the architecture {arch} cannot be built ({detail})") from None
+    layout = specs_of(skeleton.state_dict())
+    total = sum(spec.numel for spec in layout.values())
+    if total > MAX_PARAMETERS:
+        raise CheckpointError(
+            f"{source}: the architecture {arch} would hold {total:,} values, over the limit of {MAX_PARAMETERS:,}; "
+            "refusing to build it"
+        )
+    return layout
+
+
+def build_and_load(
+    build: Callable[[], nn.Module],
+    found: Mapping[str, TensorSpec],
+    read: Callable[[], Mapping[str, Any]],
+    source: str,
+    arch: Any,
+) -> nn.Module:
+    """A network built by ``build`` and loaded with the tensors ``read`` returns, described beforehand by ``found``.
+
+    Nothing is allocated until the network's layout (on the meta device) is known to match ``found``: a model file
+    cannot make i2i build more than its own tensors describe.
+    """
+    check_fit(network_layout(build, source, arch), found, source, arch)
+    state = read()
+    net = build()
+    load_weights(net, state, source, arch)
+    return net
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def regular_file(path: Path, missing: str = "file not found") -> int:
+    """The size of ``path``, which must be a regular file (symlinks followed): a named pipe, socket, device or
+    directory is refused before it is opened (reading a pipe would wait forever). ``missing``: the message when
+    there is nothing at ``path``."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: {missing}") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except ValueError:  # a NUL character in the name
+        raise CheckpointError(f"{path!r}: not a valid file name") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a plain file")
+        raise CheckpointError(f"{path}: not a regular file ({kind}); refusing to read it")
+    return info.st_size
+
+
+def first_nonfinite(tensors: Mapping[str, torch.Tensor]) -> str | None:
+    """The name of the first floating-point tensor holding NaN or inf (parameters and buffers alike), or None.
+
+    One device-side reduction per tensor and a single host sync for the whole state.
+    """
+    floats = [(k, v) for k, v in tensors.items() if isinstance(v, torch.Tensor) and v.is_floating_point()]
+    if not floats:
+        return None
+    flags = torch.stack([v.detach().isfinite().all().to("cpu", non_blocking=True) for _, v in floats])
+    if bool(flags.all()):
+        return None
+    return floats[int((~flags).nonzero()[0])][0]
