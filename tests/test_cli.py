@@ -79,4 +79,23 @@ def test_resuming_into_another_architecture_is_one_line(tiny_run: Path, tmp_path
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("i2i: error: ") and "\n" not in err
-    assert "method.generator.ngf: checkpoint 4, config 8" in err
+    assert "method.generator.ngf: checkpoint 4, now 8" in err
+
+
+@pytest.mark.parametrize("command", ["translate", "eval"])
+@pytest.mark.parametrize("out", ["/", "~"])
+def test_out_at_the_root_or_home_is_refused(
+    command: str, out: str, tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """`--out /` or `--out ~` would scatter outputs over a folder the user did not mean: refused before any work."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    args = [command, str(tiny_run), str(tmp_path), "--out", out] if command == "translate" else []
+    if command == "eval":
+        args = ["eval", str(tiny_run), "--data", str(tmp_path), "--out", out]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("i2i: error: --out") and "\n" not in err
+    assert ("root of the file system" if out == "/" else "your home folder") in err
+    assert list(home.iterdir()) == []

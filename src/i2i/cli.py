@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from i2i.datatools.commands import refuse_risky_out
 from i2i.direction import DIRECTIONS
 from i2i.errors import I2IError
 
@@ -107,6 +108,8 @@ def _eval(argv: Sequence[str]) -> int:
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
     parser.add_argument("--batch-size", type=_positive_int, default=8)
     args = parser.parse_args(argv)
+    if args.out:
+        refuse_risky_out(args.out, "eval")
     out = Path(args.out) if args.out else default_eval_dir(Path(args.model), args.split)
     data = Path(args.data)
     model = open_model(args.model)
@@ -158,6 +161,7 @@ def _translate(argv: Sequence[str]) -> int:
         help="which way to translate (default: the trained direction; CycleGAN and U-GAT-IT models do both)",
     )
     args = parser.parse_args(argv)
+    refuse_risky_out(args.out, "translated")
     pairs = plan_outputs(args.inputs, args.out, args.overwrite)
     translator = Translator(open_model(args.model).generator(args.direction), args.device)
     with tqdm(total=len(pairs), unit="img", desc="translate") as bar:
@@ -179,8 +183,17 @@ def _export(argv: Sequence[str]) -> int:
         prog="i2i export", description="Write a release folder (config.json + model.safetensors) from a run."
     )
     parser.add_argument("run", help="run folder (uses best.pt, else last.pt), checkpoint file or release folder")
-    parser.add_argument("--out", required=True, help="release folder to write")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing release")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="release folder to write: a new or empty folder (not a run folder nor inside its checkpoints/; "
+        "<run>/release is fine)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing release (a folder holding anything else is refused)",
+    )
     args = parser.parse_args(argv)
     out = write_release(open_model(args.run), args.out, args.overwrite)
     print(f"release written to {out}")

@@ -169,9 +169,34 @@ def test_nan_weights_are_never_checkpointed(
         return out
 
     monkeypatch.setattr(Pix2Pix, "training_step", step)
-    with pytest.raises(TrainingDiverged, match="network weight"):
+    with pytest.raises(TrainingDiverged, match="of network generator became NaN/inf"):
         Trainer(cfg).fit()
     assert not (tmp_path / "nanw" / "checkpoints" / "last.pt").exists()
+
+
+def test_inf_batchnorm_buffers_are_never_checkpointed(
+    aligned_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Losses can stay finite while a BatchNorm running_var becomes inf (large learning rates): buffers are checked
+    too, and the message names the tensor."""
+    cfg = tiny_config(aligned_dataset, tmp_path, "infbuf", train={"checkpoint_every": "2 steps"})
+    original = Pix2Pix.training_step
+    calls = []
+
+    def step(self, batch, ctx):
+        out = original(self, batch, ctx)
+        calls.append(1)
+        if len(calls) == 3:
+            with torch.no_grad():
+                bn = next(m for m in self.gen.modules() if isinstance(m, torch.nn.BatchNorm2d))
+                bn.running_var.fill_(float("inf"))
+        return out
+
+    monkeypatch.setattr(Pix2Pix, "training_step", step)
+    with pytest.raises(TrainingDiverged, match=r"tensor \S*running_var of network generator became NaN/inf at step 4"):
+        Trainer(cfg).fit()
+    state = load_state(tmp_path / "infbuf" / "checkpoints" / "last.pt")
+    assert state["progress"]["step"] == 2
 
 
 def test_epoch_cadences_and_no_sample_grids(aligned_dataset: Path, tmp_path: Path) -> None:

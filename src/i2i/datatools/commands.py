@@ -52,12 +52,12 @@ def progress_bar(desc: str, unit: str, quiet: bool = False) -> Iterator[Callable
         yield progress
 
 
-def refuse_risky_out(out: str | Path) -> None:
+def refuse_risky_out(out: str | Path, example: str = "pairs") -> None:
     """Refuses an output folder that is the file system root or the home folder (I2IError).
 
-    The dataset tools write split folders and files straight into ``--out`` (and ``--overwrite`` replaces what is
-    there): one mistyped ``--out ~`` would scatter a dataset over the home folder. A new folder inside is always
-    possible, so there is no flag to allow these two.
+    The dataset tools, ``translate`` and ``eval`` write folders and files straight into ``--out`` (and
+    ``--overwrite`` replaces what is there): one mistyped ``--out ~`` would scatter files over the home folder. A new
+    folder inside is always possible, so there is no flag to allow these two. ``example`` names the folder suggested.
     """
     resolved = Path(out).expanduser().resolve()
     try:
@@ -71,5 +71,5 @@ def refuse_risky_out(out: str | Path) -> None:
     else:
         return
     raise I2IError(
-        f"--out {show_path(out)} is {what}; name a new folder inside it instead (e.g. {show_path(resolved / 'pairs')})"
+        f"--out {show_path(out)} is {what}; name a new folder inside it instead (e.g. {show_path(resolved / example)})"
     )

@@ -13,17 +13,20 @@ for resuming a run.
 
 from __future__ import annotations
 
+import os
 import pickle
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 from torch import nn
 
 from i2i.atomic import atomic_write_with
 from i2i.errors import CheckpointError
-from i2i.models.weights import load_weights
+from i2i.models.weights import load_weights, regular_file
 
 STATE_FORMAT = "i2i-train-state"
 STATE_VERSION = 1
@@ -84,16 +87,21 @@ class RunFolder:
 
 
 def best_or_last(path: str | Path) -> Path:
-    """The checkpoint a model path means: a checkpoint file itself, else a run folder's best.pt, else its last.pt."""
+    """The checkpoint a model path means: a checkpoint file itself, else a run folder's best.pt, else its last.pt.
+
+    What it names must be a regular file: a named pipe, a socket or a folder there is refused, not skipped.
+    """
     path = Path(path)
-    if path.is_file():
-        return path
-    run = RunFolder(path)
-    for candidate in (run.best, run.last):
-        if candidate.is_file():
-            return candidate
     if path.is_dir():
+        run = RunFolder(path)
+        for candidate in (run.best, run.last):
+            if os.path.lexists(candidate):
+                regular_file(candidate)
+                return candidate
         raise CheckpointError(f"{path}: no checkpoints/best.pt or checkpoints/last.pt in this folder")
+    if os.path.lexists(path):
+        regular_file(path)
+        return path
     raise CheckpointError(f"{path}: no such run folder or checkpoint file")
 
 
@@ -104,68 +112,204 @@ def last_only(run_dir: Path, resume: str | None) -> Path | None:
         return None
     if resume == "auto":
         last = RunFolder(run_dir).last
-        return last if last.is_file() else None
+        if not os.path.lexists(last):
+            return None
+        regular_file(last)
+        return last
     path = Path(resume)
     if path.is_dir():
         path = RunFolder(path).last
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise CheckpointError(f"--resume {resume}: no checkpoint at {path}")
+    regular_file(path)
     return path
 
 
 def save_state(path: str | Path, state: dict[str, Any]) -> None:
-    """Writes training state atomically and durably, streamed to disk (no second copy of it in memory)."""
-    atomic_write_with(path, lambda f: torch.save({"format": STATE_FORMAT, "version": STATE_VERSION, **state}, f), True)
+    """Writes training state atomically and durably, streamed to disk (no second copy of it in memory).
+
+    A write that fails inside ``torch.save`` (a full disk) surfaces as the OSError it was, not as torch's
+    RuntimeError about stream positions.
+    """
+    payload = {"format": STATE_FORMAT, "version": STATE_VERSION, **state}
+
+    def write(f: BinaryIO) -> None:
+        recorder = _WriteErrors(f)
+        try:
+            torch.save(payload, recorder)
+        except RuntimeError:
+            if recorder.error is not None:
+                raise recorder.error from None
+            raise
+        if recorder.error is not None:
+            raise recorder.error
+
+    atomic_write_with(path, write, True)
+
+
+class _WriteErrors:
+    """A write-only file that remembers the first OSError of the file it wraps (torch.save hides it)."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._f.write(data)
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self._f.flush()
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
 
 
 def load_state(path: str | Path) -> dict[str, Any]:
-    """Reads a training checkpoint with ``weights_only=True``: tensors and plain data only, never code."""
+    """Reads a training checkpoint with ``weights_only=True``: tensors and plain data only, never code.
+
+    Whatever the file is (a named pipe, a text file, a foreign zip, a truncated or crafted checkpoint), the result is
+    the state or a one-line CheckpointError in i2i's own words (torch's advice on loading files it refused is never
+    passed on). The state is checked to hold what every reader needs: ``config``, ``progress`` (with its ``step``)
+    and ``networks``, each a mapping.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found")
+    regular_file(path, "checkpoint not found")
+    _check_container(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsupported content"
-        raise CheckpointError(f"{path}: refused to load: not plain training state ({first})") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt: {first})") from None
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f"the Python object '{found.group(1)}'" if found else "Python objects"
+        raise CheckpointError(
+            f"{path}: refused to load: it holds {what}, not plain training state (tensors, numbers, strings); "
+            "i2i never runs code from a checkpoint"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - torch raises many types (KeyError, EOFError, RuntimeError) for non-checkpoints
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt{_detail(exc)})") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise CheckpointError(f"{path}: not an i2i training checkpoint")
-    if state.get("version", 0) > STATE_VERSION:
-        raise CheckpointError(f"{path}: checkpoint version {state['version']} is newer than this i2i supports")
+    version = state.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CheckpointError(f"{path}: checkpoint version must be a whole number, got {version!r:.40}")
+    if version > STATE_VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {version} is newer than this i2i supports")
+    for key, what in (("config", "the run config"), ("progress", "the training progress"), ("networks", "the weights")):
+        if not isinstance(state.get(key), dict):
+            raise CheckpointError(
+                f"{path}: not a complete i2i checkpoint: '{key}' ({what}) is missing or not a mapping"
+            )
+    step = state["progress"].get("step")
+    if not isinstance(step, int) or isinstance(step, bool):
+        raise CheckpointError(
+            f"{path}: not a complete i2i checkpoint: progress.step must be a whole number, got {step!r:.40}"
+        )
     return state
 
 
-# Config keys that decide the shapes of the networks; a checkpoint only fits a config that agrees on all of them.
-_ARCH_KEYS = (("data", "input_channels"), ("data", "output_channels"), ("method", "name"))
-_ARCH_SECTIONS = ("generator", "discriminator")
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_MAGIC = b"\x80"  # the PROTO opcode a pickle of protocol 2+ starts with: torch's legacy format
 
 
-def architecture_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """Dotted keys (with both values) where two resolved configs build different networks."""
-    diffs = []
-    for section, key in _ARCH_KEYS:
-        a, b = saved.get(section, {}).get(key), current.get(section, {}).get(key)
-        if a != b:
-            diffs.append(f"{section}.{key}: checkpoint {a!r}, config {b!r}")
-    for net in _ARCH_SECTIONS:
-        a, b = saved.get("method", {}).get(net, {}), current.get("method", {}).get(net, {})
-        for key in sorted(set(a) | set(b)):
-            if key in ("bn_inference",):  # affects inference only, not the weights
-                continue
-            if a.get(key) != b.get(key):
-                diffs.append(f"method.{net}.{key}: checkpoint {a.get(key)!r}, config {b.get(key)!r}")
+def _check_container(path: Path) -> None:
+    """Refuses files torch.load must not be handed: not a PyTorch file at all, a zip that is not a checkpoint, or a
+    zip whose records are compressed (they could expand to any size; torch writes them stored)."""
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if not magic:
+        raise CheckpointError(f"{path}: not a readable checkpoint (the file is empty)")
+    if magic.startswith(_PICKLE_MAGIC):
+        return
+    if magic != _ZIP_MAGIC:
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint (neither a zip archive nor a pickle)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            records = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint (truncated or corrupt: an incomplete zip archive)"
+        ) from None
+    if not any(r.filename == "data.pkl" or r.filename.endswith("/data.pkl") for r in records):
+        raise CheckpointError(f"{path}: a zip archive, but not a PyTorch checkpoint (no data.pkl in it)")
+    size = path.stat().st_size
+    if any(r.compress_type != zipfile.ZIP_STORED for r in records) or sum(r.file_size for r in records) > size:
+        raise CheckpointError(f"{path}: not a checkpoint i2i wrote (its records are compressed); refusing to expand it")
+
+
+def _detail(exc: BaseException) -> str:
+    """``: <first line of exc>`` for a message, unless torch's text carries advice (weights_only, trusting files)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if not first or any(word in first.lower() for word in ("weights_only", "trust", "option")):
+        return ""
+    return f": {type(exc).__name__}: {first[:200]}" if isinstance(exc, KeyError) else f": {first[:200]}"
+
+
+# What may change when a run is resumed: how it runs, how often it reports, and how long it goes on; never what it
+# learns (data, method, networks, losses, optimizer, seed), which the checkpoint's state was made with.
+RESUMABLE = frozenset(
+    {
+        "name",
+        "out_dir",
+        "data.root",
+        "data.num_workers",
+        "data.cache",
+        "method.generator.bn_inference",
+        "train.max_steps",
+        "train.n_epochs",
+        "train.n_epochs_decay",
+        "train.log_every",
+        "train.sample_every",
+        "train.val_every",
+        "train.checkpoint_every",
+        "train.keep_every",
+        "train.num_samples",
+        "train.val_max_images",
+        "train.device",
+        "train.deterministic",
+        "train.precision",
+        "train.memory_format",
+        "train.compile",
+        "train.cuda_graphs",
+        "train.progress",
+        "train.tensorboard",
+    }
+)
+
+
+def resume_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Dotted keys (with both values) where ``current`` changes an option of the checkpoint's config that may not
+    change on resume (everything outside ``RESUMABLE``). Keys the checkpoint's config lacks (options added by a
+    later i2i) are not compared."""
+    diffs: list[str] = []
+
+    def walk(a: Any, b: Any, prefix: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in a:
+                walk(a[key], b.get(key), f"{prefix}.{key}" if prefix else str(key))
+        elif a != b and prefix not in RESUMABLE:
+            diffs.append(f"{prefix}: checkpoint {a!r}, now {b!r}")
+
+    walk(saved, current, "")
     return diffs
 
 
 def network_state(state: dict[str, Any], name: str, source: str) -> dict[str, torch.Tensor]:
     """The saved weights of network ``name``; a checkpoint without them is a one-line CheckpointError."""
     saved = state.get("networks", {})
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{source}: its network weights ('networks') are not a mapping")
     if name not in saved:
-        raise CheckpointError(f"{source}: has no weights for network '{name}' (has: {', '.join(saved)})")
-    return saved[name]
+        raise CheckpointError(f"{source}: has no weights for network '{name}' (has: {', '.join(map(str, saved))})")
+    weights = saved[name]
+    if not isinstance(weights, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()
+    ):
+        raise CheckpointError(f"{source}: the weights of network '{name}' are not a mapping of named tensors")
+    return weights
 
 
 def load_networks(networks: dict[str, nn.Module], state: dict[str, Any], source: str) -> None:

@@ -36,8 +36,11 @@ class JsonlLogger:
 
     def log_scalars(self, step: int, values: dict[str, float]) -> None:
         record = {"step": step, **{k: (v if math.isfinite(v) else str(v)) for k, v in values.items()}}
-        self._file.write(json.dumps(record) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps(record) + "\n")
+            self._file.flush()
+        except OSError as exc:  # a failed write names no file; the trainer's message should
+            raise OSError(exc.errno, exc.strerror or str(exc), str(self.path)) from exc
 
     def log_image(self, step: int, tag: str, image: np.ndarray) -> None:
         pass  # sample grids are written as PNG files by the trainer

@@ -7,11 +7,13 @@ Nothing here knows about pix2pix: a method (``i2i.methods``) provides networks, 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import math
 import os
 import random
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -33,17 +35,19 @@ from i2i.errors import CheckpointError, DatasetError, I2IError
 from i2i.evaluation.visuals import sample_grid
 from i2i.imageio import write_image
 from i2i.methods.base import Method
+from i2i.models.weights import first_nonfinite
 from i2i.run_config import RunConfig
 from i2i.training import distributed
 from i2i.training.checkpoint import (
     RunFolder,
-    architecture_differences,
     last_only,
     load_networks,
     load_state,
+    resume_differences,
     save_state,
 )
 from i2i.training.engine import TrainEngine
+from i2i.training.lock import remove_stale_temp_files, run_folder_lock
 from i2i.training.loggers import JsonlLogger, Logger, TensorBoardLogger
 from i2i.training.sampler import EpochSampler, sample_seed
 
@@ -56,6 +60,10 @@ class TrainingDiverged(I2IError):
 
 class TrainingInterrupted(I2IError):
     """The run was stopped by a signal after writing a resumable checkpoint."""
+
+
+class TrainingWriteFailed(I2IError):
+    """A file of the run folder could not be written (disk full, permissions); the last checkpoint is intact."""
 
 
 @dataclass
@@ -77,6 +85,8 @@ class _Progress:
     batch_in_epoch: int = 0
     best_value: float | None = None
     best_step: int | None = None
+    validated_step: int | None = None  # the step of the last validation round (a resume does not repeat it)
+    sampled_step: int | None = None  # the step of the last sample grid
 
 
 class _RunState:
@@ -96,7 +106,8 @@ class _RunState:
         self.val_metrics: dict[str, float] = {}
         self.loss_sums: dict[str, torch.Tensor] = {}
         self.loss_count = 0
-        self.saved_at = self.sampled_at = self.validated_at = -1
+        self.saved_at = -1
+        self.has_val = bool(val_records)
         self.rate_t, self.rate_step = time.perf_counter(), progress.step
         self.pbar: Any = None
 
@@ -124,6 +135,14 @@ class _RunState:
         torch.distributed.all_reduce(stacked)
         stacked /= torch.distributed.get_world_size()
         self.loss_sums = dict(zip(keys, stacked, strict=True))
+
+    def pending_losses(self) -> dict[str, Any]:
+        """The losses summed since the last log, for a checkpoint: a resumed run logs the same means."""
+        return {"sums": {k: v.detach().float().cpu() for k, v in self.loss_sums.items()}, "count": self.loss_count}
+
+    def restore_losses(self, pending: dict[str, Any], device: torch.device) -> None:
+        self.loss_sums = {k: v.to(device) for k, v in pending.get("sums", {}).items()}
+        self.loss_count = int(pending.get("count", 0))
 
     def take_losses(self, folder: RunFolder) -> dict[str, float]:
         values = self.check_losses(folder)
@@ -158,10 +177,27 @@ class Trainer:
                 f"{self.run_dir} already holds a training run; continue it with --resume auto, "
                 "or start another with a different --name"
             )
+        # Read before anything else happens: a checkpoint that cannot be resumed with this config is refused at once.
+        self._resume_state = load_state(self.resume_from) if self.resume_from else None
+        if self.resume_from is not None:
+            self._check_resume_config(self.resume_from, self._resume_state)
         self.dist = distributed.context_from_env()
         distributed.check_batch(self.dist, cfg.train.batch_size)
         self.device = distributed.device_for(self.dist, resolve_device(cfg.train.device))
         self._stop_signal: int | None = None
+
+    def _check_resume_config(self, path: Path, state: dict[str, Any]) -> None:
+        """Refuses a resume whose config changes what the run learns (only ``RESUMABLE`` options may change), so
+        that config.yaml never records a value the run did not use."""
+        saved = state.get("config")
+        if not isinstance(saved, dict):
+            raise CheckpointError(f"{path}: the checkpoint holds no run config")
+        diffs = resume_differences(saved, to_dict(self.cfg))
+        if diffs:
+            raise CheckpointError(
+                f"{path}: cannot resume with changed options: {'; '.join(diffs)} (on resume only how the run runs, "
+                "reports and how long it goes may change; start a new run with --name to change the others)"
+            )
 
     # -- setup -----------------------------------------------------------------------------------------------
     def _load_data(self) -> tuple[list[Any], list[Any]]:
@@ -220,10 +256,7 @@ class Trainer:
             torch.manual_seed(sample_seed(self.cfg.seed, step, -1 - self.dist.rank))
 
     def _restore(self, path: Path) -> _Progress:
-        state = load_state(path)
-        diffs = architecture_differences(state.get("config", {}), to_dict(self.cfg))
-        if diffs:
-            raise CheckpointError(f"{path} was trained with a different architecture: " + "; ".join(diffs))
+        state, self._resume_state = self._resume_state or load_state(path), None
         load_networks(self.method.networks(), state, str(path))
         self.engine.load_optimizer_state(state, str(path))
         p = state["progress"]
@@ -235,13 +268,16 @@ class Trainer:
                 torch.cuda.set_rng_state(rng["cuda"][0], self.device)
         else:  # only the first process's streams are saved; the others restart theirs from the step
             self._seed_rank(p["step"])
-        return _Progress(p["step"], p["epoch"], p["batch_in_epoch"], p.get("best_value"), p.get("best_step"))
+        self._pending_losses = state.get("pending_losses") or {}
+        known = {f for f in _Progress.__dataclass_fields__}
+        return _Progress(**{k: v for k, v in p.items() if k in known})
 
     # -- checkpoints -----------------------------------------------------------------------------------------
-    def _state(self, progress: _Progress) -> dict[str, Any]:
+    def _state(self, run: _RunState) -> dict[str, Any]:
         return {
             "config": to_dict(self.cfg),
-            "progress": vars(progress).copy(),
+            "progress": vars(run.progress).copy(),
+            "pending_losses": run.pending_losses(),
             **self.engine.state_dict(),
             "rng": {
                 "torch": torch.get_rng_state(),
@@ -250,21 +286,29 @@ class Trainer:
             },
         }
 
-    def _save(self, path: Path, run: _RunState) -> Path:
-        """Writes a checkpoint, but only after checking that no loss since the last log and no weight is NaN/inf.
+    def _save(self, path: Path, run: _RunState, collective: bool = False) -> Path:
+        """Writes a checkpoint, but only after checking that no loss since the last log and no weight or buffer is
+        NaN/inf.
 
-        Every process checks (their weights are equal, so they agree); only the first one writes.
+        Every process checks (their weights are equal, so they agree); only the first one writes. ``collective``
+        (every process is saving this step) first averages the pending losses over processes, so that a resumed run
+        logs the same means.
         """
+        if collective and self.dist.enabled:
+            run.reduce_losses()
         run.check_losses(self.folder)
-        self._check_weights_finite(run.progress)
+        self._check_state_finite(run.progress)
         if self.dist.is_main:
-            save_state(path, self._state(run.progress))
+            save_state(path, self._state(run))
         return path
 
-    def _check_weights_finite(self, progress: _Progress) -> None:
-        params = [p for p in self.method.parameters()]
-        if params and not bool(torch.stack([p.detach().isfinite().all() for p in params]).all()):
-            raise _diverged("a network weight", progress, self.folder)
+    def _check_state_finite(self, progress: _Progress) -> None:
+        """Every floating-point tensor of every network, buffers included (a BatchNorm ``running_var`` can become
+        inf while the losses stay finite)."""
+        for name, net in self.method.networks().items():
+            bad = first_nonfinite(net.state_dict())
+            if bad is not None:
+                raise _diverged(f"tensor {bad} of network {name}", progress, self.folder)
 
     # -- validation and samples ------------------------------------------------------------------------------
     def _examples(self, records: list[Any], limit: int | None) -> Iterator[tuple[Any, dict[str, Any]]]:
@@ -280,7 +324,13 @@ class Trainer:
         left out of both; the rest are scored and shown.
         """
         tc, step = self.cfg.train, run.progress.step
+        # Recorded on every process (the checkpoint says the round was done), performed where there are records.
+        if sample:
+            run.progress.sampled_step = step
+        if validate:
+            run.progress.validated_step = step
         sample = sample and bool(run.sample_records) and tc.num_samples > 0
+        validate = validate and bool(run.val_records)
         rows: dict[int, list[np.ndarray]] = {}
         failed: set[int] = set()
 
@@ -301,12 +351,10 @@ class Trainer:
                 if row is not None and shared and index < tc.num_samples:
                     rows[index] = row
             run.val_metrics = validation.metrics()
-            run.validated_at = step
             self._log(run.loggers, step, {f"val/{k}": v for k, v in run.val_metrics.items()})
             log.info(_format_val(run.progress, run.val_metrics))
             self._maybe_save_best(run)
         if sample:
-            run.sampled_at = step
             missing = [
                 i for i in range(min(tc.num_samples, len(run.sample_records))) if i not in rows and i not in failed
             ]
@@ -324,8 +372,18 @@ class Trainer:
 
     # -- the loop --------------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
-        """Trains to the end of the schedule (or max_steps) and returns where the results are."""
-        with _log_to_file(self.folder.log, enabled=self.dist.is_main):
+        """Trains to the end of the schedule (or max_steps) and returns where the results are.
+
+        The first process holds the run folder's lock throughout (a second run on the same folder is refused) and
+        removes the temp files a killed run left behind.
+        """
+        with contextlib.ExitStack() as stack:
+            if self.dist.is_main:
+                created = stack.enter_context(run_folder_lock(self.run_dir))
+                stack.callback(_remove_if_unused, self.run_dir, created)
+                for tmp in remove_stale_temp_files(self.run_dir):
+                    log.info("removed %s, left by a run killed while writing it", tmp)
+            stack.enter_context(_log_to_file(self.folder.log, enabled=self.dist.is_main))
             distributed.init_process_group(self.dist, self.device)
             try:
                 return self._fit()
@@ -396,12 +454,16 @@ class Trainer:
             steps_per_epoch,
             self.run_dir,
         )
+        has_val = bool(val_records)  # the same on every process, which all take part in each round's bookkeeping
         if not main:
             val_records = []
-        run = _RunState(progress, loggers, val_records, train_records[: tc.num_samples] if not val_records else [])
+        run = _RunState(progress, loggers, val_records, train_records[: tc.num_samples] if not has_val else [])
+        run.has_val = has_val
         if not main:
             run.sample_records = []
         run.saved_at = progress.step if self.resume_from else -1
+        if self.resume_from:
+            run.restore_losses(self._pending_losses, self.device)
         pbar = tqdm(
             total=total_steps * tc.batch_size,
             initial=progress.step * tc.batch_size,
@@ -435,12 +497,17 @@ class Trainer:
                         progress.batch_in_epoch = 0
                         self._step_schedulers()
                         self._periodic(run, "epoch", progress.epoch)
-                # The end: samples, validation and last.pt all reflect the final weights.
-                self._samples_and_validation(
-                    run, run.sampled_at != progress.step, bool(val_records) and run.validated_at != progress.step
-                )
+                # The end: last.pt first, so that nothing after the last step can lose it; then the final samples and
+                # validation, and last.pt again to record them (a resumed finished run does not repeat them).
                 if run.saved_at != progress.step:
                     self._save_last(run)
+                sample_due = tc.num_samples > 0 and progress.sampled_step != progress.step
+                validate_due = has_val and progress.validated_step != progress.step
+                if sample_due or validate_due:
+                    self._samples_and_validation(run, sample_due, validate_due)
+                    self._save_last(run)
+            except OSError as exc:
+                raise self._write_failed(exc, run) from None
             except _Stop:
                 path = self._save_last(run)
                 raise TrainingInterrupted(
@@ -479,18 +546,59 @@ class Trainer:
             self.engine.step_schedulers()
 
     def _periodic(self, run: _RunState, unit: str, count: int) -> None:
-        """Everything that happens on a cadence, after a step (unit 'step') or an epoch (unit 'epoch')."""
+        """Everything that happens on a cadence, after a step (unit 'step') or an epoch (unit 'epoch').
+
+        If logging, samples or validation fail, the state of this step is saved first (when it is sound), so that
+        no failure after a step loses the training done so far.
+        """
         tc = self.cfg.train
-        if tc.every("log_every").due(unit, count):
-            self._log_losses(run)
-        sample = tc.every("sample_every").due(unit, count)
-        validate = bool(run.val_records) and tc.every("val_every").due(unit, count)
-        if sample or validate:
-            self._samples_and_validation(run, sample, validate)
+        try:
+            if tc.every("log_every").due(unit, count):
+                self._log_losses(run)
+            sample = tc.every("sample_every").due(unit, count)
+            validate = run.has_val and tc.every("val_every").due(unit, count)
+            if sample or validate:
+                self._samples_and_validation(run, sample, validate)
+        except (TrainingDiverged, _Stop, KeyboardInterrupt):
+            raise
+        except BaseException:
+            self._save_before_failing(run)
+            raise
         if tc.every("checkpoint_every").due(unit, count):
             self._save_last(run)
         if tc.every("keep_every").due(unit, count):
-            self._save(self.folder.kept(run.progress.step), run)
+            self._save(self.folder.kept(run.progress.step), run, collective=True)
+
+    def _save_before_failing(self, run: _RunState) -> None:
+        """Writes last.pt for the current step while an error propagates (this process only: the others may not be
+        failing); a state that cannot be saved (NaN weights, a full disk) leaves the previous last.pt as it is."""
+        if run.saved_at == run.progress.step:
+            return
+        try:
+            self._save(self.folder.last, run)
+        except Exception as exc:  # noqa: BLE001 - the original error is the one to report
+            log.warning("could not save step %d before stopping: %s", run.progress.step, exc)
+            return
+        run.saved_at = run.progress.step
+        log.warning("the state of step %d was saved to %s before stopping", run.progress.step, self.folder.last)
+
+    def _write_failed(self, exc: OSError, run: _RunState) -> TrainingWriteFailed:
+        """The one-line report of a failed write: which file, at which step, and which checkpoint is still intact
+        (checkpoints are written atomically, so a failed write leaves the previous one whole)."""
+        what = exc.filename or "a file of the run folder"
+        reason = exc.strerror or str(exc)
+        last = self.folder.last
+        if last.is_file() and run.saved_at >= 0:
+            intact = f"the last good checkpoint is {last} (step {run.saved_at}), intact"
+        else:
+            intact = "no checkpoint was written yet"
+        hint = "free some space and " if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+        message = (
+            f"could not write {what} at step {run.progress.step} ({reason}); {intact}; "
+            f"{hint}continue with: i2i train --resume {self.run_dir}"
+        )
+        log.error(message)
+        return TrainingWriteFailed(message)
 
     def _log_losses(self, run: _RunState) -> None:
         if self.dist.enabled:  # the logged losses are means over every process's share of the batches
@@ -504,7 +612,7 @@ class Trainer:
         run.pbar.set_postfix({k: f"{v:.3g}" for k, v in values.items() if k != "lr"}, refresh=False)
 
     def _save_last(self, run: _RunState) -> Path:
-        path = self._save(self.folder.last, run)
+        path = self._save(self.folder.last, run, collective=True)
         run.saved_at = run.progress.step
         return path
 
@@ -544,6 +652,21 @@ class Trainer:
                 signal.signal(s, h)
 
 
+def _remove_if_unused(folder: Path, created: Path | None) -> None:
+    """Removes the folders this run created (``created``: the topmost one, e.g. ``runs/``) when the run wrote nothing
+    into them but the lock file (a run refused before it starts: bad data, bad config)."""
+    if created is None:
+        return
+    with contextlib.suppress(OSError):
+        if [p.name for p in folder.iterdir()] == [".lock"]:
+            (folder / ".lock").unlink()
+            while True:
+                folder.rmdir()  # only ever an empty folder
+                if folder == created:
+                    break
+                folder = folder.parent
+
+
 class _LazyFileHandler(logging.FileHandler):
     """A log file that is created (folder included) only when the first message arrives.
 
@@ -556,6 +679,14 @@ class _LazyFileHandler(logging.FileHandler):
     def _open(self):
         Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
         return super()._open()
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        """A log line that cannot be written (a full disk) is dropped with one warning, not a printed traceback;
+        the error that matters reaches the user through the exception it raises."""
+        if not getattr(self, "_warned", False):
+            self._warned = True
+            where = self.baseFilename
+            print(f"i2i: warning: cannot write {where}; its messages go to the terminal only", file=sys.stderr)
 
 
 @contextlib.contextmanager
