@@ -170,8 +170,8 @@ def test_pair_cache_host_on_cpu_is_plain_memory(folders_dataset: Path) -> None:
 
 def test_pair_cache_refuses_mixed_sizes(folders_dataset: Path) -> None:
     """Built without plan_cache on a split of mixed sizes, the cache names the odd pair."""
-    odd = folders_dataset / "A" / "train" / "img_2.png"
-    Image.fromarray(np.zeros((40, 48, 3), dtype=np.uint8)).save(odd)
+    for side in ("A", "B"):
+        Image.fromarray(np.zeros((40, 48, 3), dtype=np.uint8)).save(folders_dataset / side / "train" / "img_2.png")
     records = list_pairs(folders_dataset, "train").records
     with pytest.raises(DatasetError, match="img_2.*same size"):
         PairCache(records, paired_config(folders_dataset), torch.device("cpu"), "host")

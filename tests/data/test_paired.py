@@ -504,10 +504,15 @@ def test_paired_dataset_flip_only_is_shared(tmp_path: Path) -> None:
     assert 0 < flipped < 20
 
 
-def test_paired_dataset_folders_different_sizes(tmp_path: Path) -> None:
-    """A and B of different sizes are brought to A's size, then cropped alike."""
+def test_paired_folders_of_different_sizes_are_refused(tmp_path: Path) -> None:
+    """The one rule for A/ + B/ pairs: A and B are the same size; a mismatch is a bad pair naming both sizes, found
+    by the pre-scan (refused, or skipped with skip_bad), never resized behind the user's back."""
     write_png(tmp_path / "A" / "train" / "x.png", noise(40, 40, 0))
-    write_png(tmp_path / "B" / "train" / "x.png", np.full((80, 80, 3), 200, dtype=np.uint8))
-    item = train_dataset(tmp_path, preprocess="crop")[(0, 3)]
-    assert item["a"].shape == (3, 32, 32) and item["b"].shape == (3, 32, 32)
-    torch.testing.assert_close(item["b"], torch.full((3, 32, 32), 200 / 127.5 - 1), atol=1e-5, rtol=0)
+    write_png(tmp_path / "B" / "train" / "x.png", np.full((80, 60, 3), 200, dtype=np.uint8))
+    write_png(tmp_path / "A" / "train" / "y.png", noise(40, 40, 1))
+    write_png(tmp_path / "B" / "train" / "y.png", noise(40, 40, 2))
+    report = scan_split(DataConfig(root=str(tmp_path)), "train")
+    assert [r.name for r in report.records] == ["y"]
+    (problem,) = report.problems
+    assert problem.path.endswith("x.png")
+    assert "60x80 but its pair x.png in A is 40x40" in problem.reason and "--resize-b" in problem.reason

@@ -78,7 +78,8 @@ def test_eval_and_validation_report_the_same_quantities_under_the_same_names(
     summary = evaluate_unpaired(forward, backward, cyclegan_run.parent.parent / "data", tmp_path / "out")
     assert set(summary.metrics) == set(validated) == set(cfg.method.validation_metrics(cfg.data))
     for name, value in validated.items():
-        # the same images; eval batches them and runs the CPU fast path, which may round a pixel the other way
-        assert summary.metrics[name] == pytest.approx(value, rel=1e-4), name
+        # the same images; eval batches them and runs the CPU fast path, which may round a pixel the other way (on a
+        # near-zero SSIM of a 10-step model that is more than 1e-4 relative: hence the absolute tolerance too)
+        assert summary.metrics[name] == pytest.approx(value, rel=1e-4, abs=1e-4), name
     assert summary.a.cycle_psnr == pytest.approx(summary.metrics["cycle_psnr_a"])
     assert summary.metrics["idt_l1"] == pytest.approx((summary.a.idt_l1 + summary.b.idt_l1) / 2)

@@ -10,17 +10,19 @@ give as their ``data_kind``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import torch
 
 from i2i.data.config import DataConfig
-from i2i.errors import DatasetError
+from i2i.errors import DatasetError, show_path
 from i2i.imageio import ImageReadError
-from i2i.layouts import Problem
+from i2i.layouts import Problem, scan_folder
 from i2i.parallel import default_workers
 from i2i.registry import Registry
 
@@ -64,6 +66,25 @@ class ScanReport:
             )
         if not self.records:
             raise DatasetError(f"{self.root} [{self.split}]: no usable image pairs")
+
+
+def folder_images(folder: Path, report: ScanReport) -> list[Path]:
+    """The images of one folder of a split. Entries named like images that are not files (FIFOs, folders, broken
+    links) become problems of ``report``; files of unsupported formats are counted as ignored and named in a warning."""
+    scan = scan_folder(folder)
+    report.problems.extend(scan.problems)
+    report.ignored += scan.other
+    if scan.unsupported:
+        names = ", ".join(show_path(p.name) for p in scan.unsupported[:5])
+        more = f" and {len(scan.unsupported) - 5} more" if len(scan.unsupported) > 5 else ""
+        logging.getLogger("i2i.data").warning(
+            "%s: ignoring %d image(s) of formats i2i does not read (%s%s); convert them to PNG or JPEG",
+            show_path(folder),
+            len(scan.unsupported),
+            names,
+            more,
+        )
+    return scan.images
 
 
 def unreadable(items: Sequence[T], decode: Callable[[T], object], workers: int | None = None) -> list[Problem | None]:

@@ -18,13 +18,13 @@ from torch.utils.data import Dataset
 
 from i2i.data import cache
 from i2i.data.config import DataConfig
-from i2i.data.kinds import DATA_KINDS, ScanReport, unreadable
+from i2i.data.kinds import DATA_KINDS, ScanReport, folder_images, unreadable
 from i2i.data.processing import to_tensor
 from i2i.data.transforms import augment_pair
 from i2i.direction import oriented
 from i2i.errors import DatasetError
 from i2i.imageio import IMAGE_EXTENSIONS, ImageReadError, probe_image, read_image, to_channels
-from i2i.layouts import Problem, available_splits, detect_layout, images_in, split_dir
+from i2i.layouts import Problem, available_splits, detect_layout, split_dir
 from i2i.parallel import default_workers
 from i2i.splits import HOLDOUT_SEED, split_of
 
@@ -53,13 +53,14 @@ def list_pairs(root: str | Path, split: str, layout: str = "auto") -> ScanReport
             found = ", ".join(available_splits(root, layout)) if root.is_dir() else "nothing"
             raise DatasetError(f"{root}: split '{split}' not found (no folder {folder}; splits found: {found})")
     if layout == "aligned":
-        images, report.ignored = images_in(folders[0])
-        report.records = [PairRecord(p.stem, str(p)) for p in images]
+        report.records = [PairRecord(p.stem, str(p)) for p in folder_images(folders[0], report)]
     else:
-        (images_a, ignored_a), (images_b, ignored_b) = images_in(folders[0]), images_in(folders[1])
-        report.ignored = ignored_a + ignored_b
+        images_a, images_b = folder_images(folders[0], report), folder_images(folders[1], report)
         by_stem_a, by_stem_b = _by_stem(images_a, report), _by_stem(images_b, report)
+        unusable = {Path(p.path).stem for p in report.problems}  # already reported: its partner is no second problem
         for stem in sorted(by_stem_a.keys() | by_stem_b.keys()):
+            if stem in unusable and (stem not in by_stem_a or stem not in by_stem_b):
+                continue
             if stem not in by_stem_b:
                 report.problems.append(Problem(str(by_stem_a[stem]), f"no matching file in {folders[1]}"))
             elif stem not in by_stem_a:
@@ -93,6 +94,15 @@ def load_pair(record: PairRecord, cfg: DataConfig) -> tuple[np.ndarray, np.ndarr
         a, b = both[:, : width // 2], both[:, width // 2 :]
     else:
         a, b = read_image(record.path_a, channels=3), read_image(record.path_b, channels=3)
+        if a.shape[:2] != b.shape[:2]:
+            # One rule for every use of a pair (pre-scan, training, validation, samples): its two images are the
+            # same size. A mismatch is refused like an unreadable file, never resized behind the user's back.
+            raise ImageReadError(
+                record.path_b,
+                f"{b.shape[1]}x{b.shape[0]} but its pair {Path(record.path_a).name} in A is {a.shape[1]}x{a.shape[0]}; "
+                "the two images of a pair must be the same size (resize B with `i2i data combine --resize-b`, "
+                "or train without it: --data.skip_bad)",
+            )
     a, b = oriented(a, b, cfg.direction)
     return to_channels(a, cfg.input_channels), to_channels(b, cfg.output_channels)
 

@@ -23,13 +23,13 @@ from torch.utils.data import Dataset
 
 from i2i.data import cache
 from i2i.data.config import DataConfig
-from i2i.data.kinds import DATA_KINDS, ScanReport, unreadable
+from i2i.data.kinds import DATA_KINDS, ScanReport, folder_images, unreadable
 from i2i.data.processing import to_tensor
 from i2i.data.transforms import apply_params, sample_params
 from i2i.direction import oriented
 from i2i.errors import DatasetError
 from i2i.imageio import IMAGE_EXTENSIONS, probe_image, read_image
-from i2i.layouts import domain_dirs, images_in
+from i2i.layouts import domain_dirs
 from i2i.parallel import default_workers
 from i2i.splits import HOLDOUT_SEED, split_of
 
@@ -88,8 +88,7 @@ def list_unpaired(root: str | Path, split: str) -> UnpairedReport:
                 f"{split}A/ and {split}B/; folders found: {', '.join(found) or 'none'})"
             )
     report = UnpairedReport(str(root), split, "unpaired")
-    (images_a, ignored_a), (images_b, ignored_b) = images_in(dir_a), images_in(dir_b)
-    report.ignored = ignored_a + ignored_b
+    images_a, images_b = folder_images(dir_a, report), folder_images(dir_b, report)
     for folder, images in ((dir_a, images_a), (dir_b, images_b)):
         if not images:
             exts = ", ".join(sorted(IMAGE_EXTENSIONS))

@@ -63,6 +63,8 @@ def evaluate(
     )
     report = list_pairs(root, split, layout)
     skipped = [str(p) for p in report.problems]
+    for problem in skipped:
+        log.warning("skipped %s", problem)
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     scores = PairedScores()

@@ -99,7 +99,9 @@ def evaluate_unpaired(
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     scores = CycleScores()
     rows: list[ReportRow] = []
-    skipped: list[str] = []
+    skipped: list[str] = [str(p) for p in report.problems]  # entries named like images that are not files
+    for problem in skipped:
+        log.warning("skipped %s", problem)
     grids: dict[str, list[list[np.ndarray]]] = {"A": [], "B": []}
     fakes: dict[str, list[Path]] = {"A": [], "B": []}  # translated images, by source domain
     for name, paths, there, back in (
