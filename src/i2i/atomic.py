@@ -52,10 +52,11 @@ def atomic_write_with(path: str | Path, write: Callable[[BinaryIO], object], dur
         Path(tmp).unlink(missing_ok=True)
         raise
     if durable:
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Makes the entries of ``folder`` (renames into it) durable; a no-op where the file system cannot."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:

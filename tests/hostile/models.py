@@ -414,11 +414,11 @@ EXPECTED = {
     "config_deep": "config.json: unreadable (JSON nested too deeply)",
     "config_huge": "bytes is too large for a release config (at most 1,048,576)",
     "config_binary": "config.json: unreadable (not UTF-8 text)",
-    "config_fifo": "config.json: not a regular file (a named pipe)",
+    "config_fifo": "config.json: not a regular file (a FIFO)",
     "config_dir": "config.json: not a regular file (a directory)",
     "config_symlink_outside": "config.json: points outside the release folder",
     # release weights: the file
-    "weights_fifo": "model.safetensors: not a regular file (a named pipe)",
+    "weights_fifo": "model.safetensors: not a regular file (a FIFO)",
     "weights_dir": "model.safetensors: not a regular file (a directory)",
     "weights_symlink_outside": "model.safetensors: points outside the release folder",
     "weights_missing": "model.safetensors: file not found",
@@ -461,7 +461,7 @@ EXPECTED = {
     "ckpt_truncated": "not a readable checkpoint (truncated or corrupt",
     "ckpt_evil_pickle": "refused to load: it holds the Python object 'posix.system'",
     "ckpt_legacy_evil_pickle": "refused to load: it holds the Python object",
-    "ckpt_fifo": "last.pt: not a regular file (a named pipe)",
+    "ckpt_fifo": "last.pt: not a regular file (a FIFO)",
     "ckpt_dir": "last.pt: not a regular file (a directory)",
 }
 CASES = [*RELEASE_CASES, *CHECKPOINT_CASES, *(f"{case}_file" for case in sorted(DIRECT))]

@@ -103,7 +103,7 @@ def test_named_pipes_and_folders_are_never_opened_as_checkpoints(tmp_path: Path)
     (run / "checkpoints").mkdir(parents=True)
     os.mkfifo(run / "checkpoints" / "last.pt")
     (run / "checkpoints" / "best.pt").mkdir()
-    pipe = f"{run / 'checkpoints' / 'last.pt'}: not a regular file (a named pipe); refusing to read it"
+    pipe = f"{run / 'checkpoints' / 'last.pt'}: not a regular file (a FIFO); refusing to read it"
     with pytest.raises(CheckpointError, match="best.pt: not a regular file \\(a directory\\)"):
         best_or_last(run)
     (run / "checkpoints" / "best.pt").rmdir()

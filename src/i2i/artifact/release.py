@@ -34,6 +34,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from i2i import __version__
 from i2i.artifact.model import Generator, Model, Source
+from i2i.atomic import fsync_dir
 from i2i.config import from_dict, to_dict
 from i2i.data.config import ResizeMode
 from i2i.direction import DIRECTIONS
@@ -179,7 +180,7 @@ def _publish(out_dir: Path, files: dict[str, bytes], replacing: bool) -> None:
             except OSError as exc:
                 raise OSError(exc.errno, exc.strerror or str(exc), str(out_dir / name)) from None
         os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes a private folder; a release is as readable as any folder
-        _sync(tmp)
+        fsync_dir(tmp)
         if replacing:
             os.rename(target, aside)
             try:
@@ -189,7 +190,7 @@ def _publish(out_dir: Path, files: dict[str, bytes], replacing: bool) -> None:
                 raise
         else:
             os.replace(tmp, target)  # target is absent or an empty folder
-        _sync(target.parent)
+        fsync_dir(target.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -203,19 +204,6 @@ def _write_file(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _sync(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot fsync a directory
-    finally:
-        os.close(fd)
 
 
 def _model_card(meta: dict) -> str:

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from i2i.errors import CheckpointError, I2IError
+from i2i.imageio import file_kind
 
 # The most values (parameters and buffers) a generator may hold: 2^33 float32 values are 32 GiB. The config ranges
 # allow up to 8.3e9 (a U-Net of 14 levels at ngf 512) but also, with all options at their maximum, networks of ~1e11
@@ -146,15 +147,6 @@ def build_and_load(
     return net
 
 
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a named pipe"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-)
-
-
 def regular_file(path: Path, missing: str = "file not found") -> int:
     """The size of ``path``, which must be a regular file (symlinks followed): a named pipe, socket, device or
     directory is refused before it is opened (reading a pipe would wait forever). ``missing``: the message when
@@ -168,8 +160,7 @@ def regular_file(path: Path, missing: str = "file not found") -> int:
     except ValueError:  # a NUL character in the name
         raise CheckpointError(f"{path!r}: not a valid file name") from None
     if not stat.S_ISREG(info.st_mode):
-        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a plain file")
-        raise CheckpointError(f"{path}: not a regular file ({kind}); refusing to read it")
+        raise CheckpointError(f"{path}: not a regular file ({file_kind(info.st_mode)}); refusing to read it")
     return info.st_size
 
 
