@@ -6,8 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import REPO, TINY, cli_args, write_aligned
+from PIL import Image
 
 from i2i.cli import main
 
@@ -99,3 +101,16 @@ def test_out_at_the_root_or_home_is_refused(
     assert err.startswith("i2i: error: --out") and "\n" not in err
     assert ("root of the file system" if out == "/" else "your home folder") in err
     assert list(home.iterdir()) == []
+
+
+def test_a_model_path_with_a_newline_stays_one_line(tiny_run: Path, tmp_path: Path, capsys) -> None:
+    """A control character in a user's path is escaped in the message, which stays one line."""
+    broken = tmp_path / "run\nfolder"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json", encoding="utf-8")
+    (tmp_path / "in").mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "in" / "x.png")
+    assert main(["translate", str(broken), str(tmp_path / "in"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("i2i: error: ")
+    assert "run\\nfolder" in err

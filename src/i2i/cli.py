@@ -63,18 +63,20 @@ def _train(argv: Sequence[str]) -> int:
     overrides = parse_overrides(rest)
     raw = build_raw(args.config, overrides)
     cfg = from_dict(RunConfig, raw)
+    state = None
     if args.resume and not args.config:
         # Resuming without a recipe: the checkpoint's own config, plus any overrides.
         ckpt = last_only(cfg.run_dir, args.resume)
         if ckpt is not None:
-            cfg = from_dict(RunConfig, merge(load_state(ckpt)["config"], overrides))
+            state = load_state(ckpt)
+            cfg = from_dict(RunConfig, merge(state["config"], overrides))
     if args.help:
         origin = f"the values of {args.config} with your overrides" if args.config else "the built-in defaults"
         parser.print_help()
         print()
         print(TRAIN_EPILOG.format(origin=origin, options=format_options(cfg)))
         return 0
-    result = Trainer(cfg, resume=args.resume).fit()
+    result = Trainer(cfg, resume=args.resume, resume_state=state).fit()
     log.info("run folder: %s (step %d, epoch %d)", result.run_dir, result.step, result.epoch)
     if result.val_metrics:
         log.info("validation: %s", ", ".join(f"{k} {v:.4g}" for k, v in result.val_metrics.items()))
@@ -240,6 +242,14 @@ def _data(argv: Sequence[str]) -> int:
     return data_main(argv)
 
 
+def _one_line(exc: I2IError) -> str:
+    """The message of a user error, with control characters (a newline in a file name) escaped so that it stays one
+    line; a dataset's list of bad files keeps its line breaks (each listed name is escaped where it is made)."""
+    from i2i.errors import DatasetError, show_path
+
+    return str(exc) if isinstance(exc, DatasetError) else show_path(str(exc))
+
+
 COMMANDS = {
     "train": (_train, "train a model from a recipe"),
     "eval": (_eval, "score a model on a paired or unpaired split: CSV, JSON summary and HTML report"),
@@ -287,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[name][0](rest)
     except I2IError as exc:
-        print(f"i2i: error: {exc}", file=sys.stderr)
+        print(f"i2i: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except OSError as exc:  # disk full, permission denied, ...: say what and where, without a traceback
         print(f"i2i: error: {exc}", file=sys.stderr)

@@ -165,9 +165,10 @@ class Trainer:
     Args:
         cfg: the resolved run configuration.
         resume: None (fresh run), "auto" (continue the run folder's last checkpoint if any) or a checkpoint path.
+        resume_state: the checkpoint ``resume`` means, when the caller has already loaded it (read once, not twice).
     """
 
-    def __init__(self, cfg: RunConfig, resume: str | None = None) -> None:
+    def __init__(self, cfg: RunConfig, resume: str | None = None, resume_state: dict[str, Any] | None = None) -> None:
         self.cfg = cfg
         self.run_dir = cfg.run_dir
         self.folder = RunFolder(self.run_dir)
@@ -178,7 +179,10 @@ class Trainer:
                 "or start another with a different --name"
             )
         # Read before anything else happens: a checkpoint that cannot be resumed with this config is refused at once.
-        self._resume_state = load_state(self.resume_from) if self.resume_from else None
+        if self.resume_from is None:
+            self._resume_state = None
+        else:
+            self._resume_state = resume_state if resume_state is not None else load_state(self.resume_from)
         if self.resume_from is not None:
             self._check_resume_config(self.resume_from, self._resume_state)
         self.dist = distributed.context_from_env()
