@@ -28,9 +28,9 @@ MODES = ["bicubic", "bilinear", "nearest"]
 PAIR_SHAPES = [
     (3, 3, (50, 45), (50, 45)),
     (1, 3, (50, 45), (50, 45)),
-    (3, 1, (50, 45), (37, 61)),
+    (3, 1, (50, 45), (50, 45)),
     (3, 3, (20, 40), (20, 40)),  # under crop_size: preprocess=crop scales it up first
-    (1, 1, (32, 32), (64, 48)),  # exactly crop_size: preprocess=crop takes the whole image
+    (1, 1, (32, 32), (32, 32)),  # exactly crop_size: preprocess=crop takes the whole image
 ]
 SEEDS = [0, 1, 2, 3, 5, 8, 13, 2**62 + 7]
 
@@ -75,6 +75,16 @@ def assert_same_batch(got: dict, want: dict) -> None:
 
 
 # --- augment_batch -------------------------------------------------------------------------------------------------
+
+
+def test_augment_refuses_pairs_of_different_sizes() -> None:
+    """One rule for pairs: never resized silently here either (the data kinds refuse them before)."""
+    cfg = config()
+    a, b = uint8_batch(2, 3, (50, 45), seed=0), uint8_batch(2, 3, (37, 61), seed=1)
+    with pytest.raises(ValueError, match="same size"):
+        augment_batch(a, b, [0, 1], cfg)
+    with pytest.raises(ValueError, match="same size"):
+        reference(a, b, [0, 1], cfg)
 
 
 @pytest.mark.parametrize("preprocess", PREPROCESS)

@@ -49,7 +49,7 @@ def augment_batch(
 
     Args:
         a: input images, uint8 (N, Ca, H, W).
-        b: target images, uint8 (N, Cb, Hb, Wb); resized to (H, W) first when the sizes differ, as augment_pair does.
+        b: target images, uint8 (N, Cb, H, W): the same size as ``a`` (the data kinds refuse pairs that are not).
         seeds: the augmentation seed of each pair (from the epoch sampler).
         cfg: preprocess, sizes, resize mode and flip.
 
@@ -65,7 +65,7 @@ def augment_batch(
     height, width = a.shape[-2:]
     params = [sample_params(height, width, cfg, torch.Generator().manual_seed(seed)) for seed in seeds]
     if b.shape[-2:] != a.shape[-2:]:
-        b = resize(normalize(b), (height, width), cfg.resize_mode)
+        raise ValueError(f"the two images of a pair must be the same size, got {tuple(a.shape)} and {tuple(b.shape)}")
     return apply_batch(a, params, cfg), apply_batch(b, params, cfg)
 
 

@@ -56,9 +56,8 @@ def apply_params(x: torch.Tensor, params: PairParams, cfg: DataConfig) -> torch.
 
 def augment_pair(a: torch.Tensor, b: torch.Tensor, cfg: DataConfig, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Augments a pair of float (C, H, W) tensors of equal size with parameters drawn from ``seed``."""
-    if a.shape[-2:] != b.shape[-2:]:
-        # A and B of different sizes (separate folders) are brought to A's size first, so one crop fits both.
-        b = resize(b.unsqueeze(0), tuple(a.shape[-2:]), cfg.resize_mode).squeeze(0)
+    if a.shape[-2:] != b.shape[-2:]:  # the data kinds refuse such pairs (load_pair); never resized silently here
+        raise ValueError(f"the two images of a pair must be the same size, got {tuple(a.shape)} and {tuple(b.shape)}")
     generator = torch.Generator().manual_seed(seed)
     params = sample_params(a.shape[-2], a.shape[-1], cfg, generator)
     return apply_params(a, params, cfg), apply_params(b, params, cfg)
