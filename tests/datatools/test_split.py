@@ -5,6 +5,7 @@ Also that ``i2i data split`` and ``i2i data pairs`` split the same names the sam
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def write_unsplit_folders(root: Path, stems: list[str]) -> Path:
 def contents(root: Path) -> dict[str, str]:
     """Every image file under ``root``: relative path → SHA-256 of its bytes."""
     return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*.png"))
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*.png"))
+        if p.is_file()  # never read a FIFO named like an image: it would block
     }
 
 
@@ -440,3 +443,24 @@ def test_the_printed_finish_command_works_for_uneven_ratios(tmp_path: Path) -> N
     assert hint[:3] == ["i2i", "data", "split"]
     assert main(hint[1:]) == 0
     assert {s: len(v) for s, v in split_of(root).items()} == {"test": 1, "train": 8, "val": 2}
+
+
+def test_entries_that_are_not_image_files_are_named(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A FIFO or a folder named like an image cannot be split: the split is refused naming them, nothing moves; a
+    file of an unsupported format is named in a warning and stays where it is."""
+    root = write_unsplit_aligned(tmp_path, NAMES[:4])
+    os.mkfifo(root / "pipe.png")
+    (root / "folder.jpg").mkdir()
+    before = contents(root)
+    with pytest.raises(DatasetError, match=r"2 file\(s\) cannot be split as pairs; nothing was moved") as info:
+        split_dataset(root, (0.5, 0.5))
+    assert "  pipe.png: not a regular file (FIFO)" in str(info.value)
+    assert "  folder.jpg: a directory, not an image" in str(info.value)
+    assert contents(root) == before
+    (root / "pipe.png").unlink()
+    (root / "folder.jpg").rmdir()
+    (root / "photo.heic").write_bytes(b"not read")
+    with caplog.at_level("WARNING"):
+        split_dataset(root, (0.5, 0.5))
+    assert "photo.heic: unsupported format .heic" in caplog.text
+    assert (root / "photo.heic").is_file()

@@ -32,7 +32,8 @@ from pathlib import Path, PurePosixPath
 
 from i2i.atomic import atomic_write
 from i2i.errors import DatasetError, I2IError, show_path
-from i2i.layouts import images_in, require_folder
+from i2i.imageio import unsupported_reason
+from i2i.layouts import require_folder, scan_folder
 from i2i.splits import SPLIT_NAMES, normalize_ratios, parse_ratios, split_counts, split_of
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,16 @@ class SplitResult:
     resumed: bool = False
 
 
-def _images(folder: Path) -> list[Path]:
-    return images_in(folder)[0] if folder.is_dir() else []
+def _images(folder: Path, root: Path, problems: list[str]) -> list[Path]:
+    """The images of ``folder``; entries named like images that are not files become ``problems`` (they cannot be
+    split), and files of unsupported formats are named in a warning (they stay where they are)."""
+    if not folder.is_dir():
+        return []
+    scan = scan_folder(folder)
+    problems += [f"{Path(p.path).relative_to(root).as_posix()}: {p.reason}" for p in scan.problems]
+    for path in scan.unsupported:
+        log.warning("%s: %s; it stays where it is", show_path(path), unsupported_reason(path))
+    return scan.images
 
 
 def scan_unsplit(root: str | Path, force: bool = False) -> tuple[str, list[SplitItem]]:
@@ -107,7 +116,7 @@ def scan_unsplit(root: str | Path, force: bool = False) -> tuple[str, list[Split
     for base in bases:
         by_name: dict[str, str] = {}
         for folder in [base] + ([base / s for s in SPLIT_NAMES] if force else []):
-            for path in _images(folder):
+            for path in _images(folder, root, problems):
                 name = path.stem if layout == "folders" else path.name
                 rel = path.relative_to(root).as_posix()
                 if name in by_name:
