@@ -370,3 +370,17 @@ def test_largest_valid_dropout_blocks() -> None:
     """dropout_blocks = num_downs - 1 is valid: every decoder block but the outermost drops out."""
     cfg = from_dict(GeneratorConfig, {"name": "unet_128", "num_downs": 5, "dropout_blocks": 4, "ngf": 1})
     assert dropout_positions(cfg.build(3, 3)) == [1, 2, 3, 4]
+
+
+def test_unet_lite_is_the_unet_with_a_lower_channel_cap() -> None:
+    """unet_lite at ngf 64 and cap 8 is exactly unet_256; at its defaults it is small enough to bundle as fp16."""
+    full = create_generator("unet_256", 3, 3)
+    same = create_generator("unet_lite", 3, 3, ngf=64, max_mult=8)
+    assert {k: v.shape for k, v in same.state_dict().items()} == {k: v.shape for k, v in full.state_dict().items()}
+    lite = create_generator("unet_lite", 3, 3)
+    widest = max(m.out_channels for m in lite.modules() if isinstance(m, torch.nn.Conv2d))
+    assert widest == 32 * 4
+    weights = sum(p.numel() for p in lite.parameters())
+    assert weights * 2 < 10 * 2**20 < weights * 4  # fp16 fits the 10 MB bundle limit, fp32 would not
+    out = lite(torch.rand(1, 3, 256, 256) * 2 - 1)
+    assert out.shape == (1, 3, 256, 256) and out.abs().max() <= 1
