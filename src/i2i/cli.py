@@ -196,8 +196,14 @@ def _export(argv: Sequence[str]) -> int:
         action="store_true",
         help="replace an existing release (a folder holding anything else is refused)",
     )
+    parser.add_argument(
+        "--weights-dtype",
+        choices=["float32", "float16"],
+        default="float32",
+        help="how the weights are stored: float32 (default) or float16 (half the size; loaded back as float32)",
+    )
     args = parser.parse_args(argv)
-    out = write_release(open_model(args.run), args.out, args.overwrite)
+    out = write_release(open_model(args.run), args.out, args.overwrite, args.weights_dtype)
     print(f"release written to {out}")
     return 0
 

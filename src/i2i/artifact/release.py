@@ -41,14 +41,17 @@ from i2i.direction import DIRECTIONS
 from i2i.errors import CheckpointError, ConfigError, I2IError
 from i2i.inference.preprocessing import Preprocessing
 from i2i.models.base import GeneratorConfig
-from i2i.models.weights import TensorSpec, build_and_load, first_nonfinite, regular_file
+from i2i.models.weights import TensorSpec, build_and_load, dtype_name, first_nonfinite, regular_file
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 REVERSE_WEIGHTS = "model_reverse.safetensors"
 CARD = "README.md"
 FORMAT = "i2i-release"
-VERSION = 1  # raise it when a release written by this code could not be read by an older i2i
+VERSION = 2  # raise it when a release written by this code could not be read by an older i2i
+# Weight storage: float32 (the networks' own dtype; version 1) or float16 (half the size; version 2, which an i2i
+# that knows only version 1 refuses instead of misreading).
+WEIGHTS_DTYPES = {"float32": (torch.float32, 1), "float16": (torch.float16, 2)}
 
 MAX_CONFIG_BYTES = 2**20  # a release's config.json is about 1.5 kB
 MAX_HEADER_BYTES = 2**24  # a safetensors header (JSON) of 16 MiB describes ~100k tensors
@@ -70,12 +73,13 @@ def is_release(path: str | Path) -> bool:
 # --- writing -------------------------------------------------------------------------------------------------------
 
 
-def release_config(model: Model) -> dict[str, Any]:
-    """The ``config.json`` of ``model`` as plain data (the schema, field by field: docs/release-format.md)."""
+def release_config(model: Model, weights_dtype: str = "float32") -> dict[str, Any]:
+    """The ``config.json`` of ``model`` as plain data (the schema, field by field: docs/release-format.md); its
+    version is the lowest that describes it (1, or 2 for float16 weights)."""
     first = model.generators[0]
     meta: dict[str, Any] = {
         "format": FORMAT,
-        "version": VERSION,
+        "version": WEIGHTS_DTYPES[weights_dtype][1],
         "i2i_version": __version__,
         "method": model.method,
         "generator": to_dict(first.config),
@@ -84,24 +88,30 @@ def release_config(model: Model) -> dict[str, Any]:
     }
     for reverse in model.generators[1:]:
         meta["reverse"] = {"weights": REVERSE_WEIGHTS, "preprocessing": reverse.preprocessing.to_dict()}
+    if weights_dtype != "float32":
+        meta["weights_dtype"] = weights_dtype
     return meta
 
 
-def write_release(model: Model, out_dir: str | Path, overwrite: bool = False) -> Path:
+def write_release(model: Model, out_dir: str | Path, overwrite: bool = False, weights_dtype: str = "float32") -> Path:
     """Writes ``model`` as release folder ``out_dir``, whole or not at all.
 
     ``out_dir`` must be new, an empty folder, or (with ``overwrite``) a release, which is then replaced; a folder
     holding anything else, a run folder and a run's ``checkpoints/`` are refused. The release is built in a
     temporary sibling folder and renamed into place, so a crash or a full disk leaves the previous state (no
     folder, or the old release), never a partial release and no temporary folder. Weights or buffers holding
-    NaN/inf are refused before anything is written.
+    NaN/inf are refused before anything is written. ``weights_dtype`` ``float16`` stores the floating-point weights
+    at half size (a value beyond float16's range is refused).
     """
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise I2IError(f"weights dtype must be one of {', '.join(WEIGHTS_DTYPES)}, got {weights_dtype!r}")
     out_dir = Path(out_dir)
     replacing = _check_destination(out_dir, overwrite)
-    meta = release_config(model)
-    files = {WEIGHTS: _weights_bytes(model, model.generators[0])}
+    meta = release_config(model, weights_dtype)
+    stored = WEIGHTS_DTYPES[weights_dtype][0]
+    files = {WEIGHTS: _weights_bytes(model, model.generators[0], stored)}
     for reverse in model.generators[1:]:
-        files[REVERSE_WEIGHTS] = _weights_bytes(model, reverse)
+        files[REVERSE_WEIGHTS] = _weights_bytes(model, reverse, stored)
     files[CONFIG] = (json.dumps(meta, indent=2) + "\n").encode("utf-8")
     files[CARD] = _model_card(meta).encode("utf-8")
     _publish(out_dir, files, replacing)
@@ -155,7 +165,7 @@ def _is_temp(name: str) -> bool:
     return name.startswith(".") and name.endswith(".tmp")
 
 
-def _weights_bytes(model: Model, generator: Generator) -> bytes:
+def _weights_bytes(model: Model, generator: Generator, stored: torch.dtype) -> bytes:
     state = {k: v.detach().cpu().contiguous() for k, v in generator.network.state_dict().items()}
     bad = first_nonfinite(state)
     if bad is not None:
@@ -163,7 +173,16 @@ def _weights_bytes(model: Model, generator: Generator) -> bytes:
             f"{model.path}: cannot export: tensor '{bad}' of the {generator.direction} generator holds NaN or inf "
             "values (training diverged); export an earlier checkpoint, or train again with a lower learning rate"
         )
-    return safetensors_bytes(state, metadata={"format": "pt", "i2i_release": str(VERSION)})
+    if stored != torch.float32:
+        state = {k: v.to(stored) if v.dtype == torch.float32 else v for k, v in state.items()}
+        bad = first_nonfinite(state)
+        if bad is not None:
+            raise CheckpointError(
+                f"{model.path}: cannot export as {dtype_name(stored)}: tensor '{bad}' of the {generator.direction} "
+                "generator holds values beyond its range; export as float32"
+            )
+    version = next(v for d, v in WEIGHTS_DTYPES.values() if d == stored)
+    return safetensors_bytes(state, metadata={"format": "pt", "i2i_release": str(version)})
 
 
 def _publish(out_dir: Path, files: dict[str, bytes], replacing: bool) -> None:
@@ -294,11 +313,12 @@ def read_release(path: str | Path) -> Model:
         if not isinstance(reverse, dict) or not isinstance(reverse.get("preprocessing"), dict):
             raise CheckpointError(f"{where}: the 'reverse' section must hold 'weights' and 'preprocessing'")
         entries.append((_file_name(reverse.get("weights"), where), reverse["preprocessing"], "reverse.preprocessing"))
+    stored = _weights_dtype(meta, where)
     generators = []
     for weights, pre_data, key in entries:
         pre = _section(Preprocessing, pre_data, key, where)
         _check_preprocessing(pre, gen_cfg, key, where)
-        load = functools.partial(_load, gen_cfg, pre, path, weights, meta["generator"])
+        load = functools.partial(_load, gen_cfg, pre, path, weights, meta["generator"], stored)
         generators.append(Generator(gen_cfg, load, pre))
     if len(generators) > 1 and generators[0].direction == generators[1].direction:
         raise CheckpointError(
@@ -348,8 +368,23 @@ def _check_preprocessing(pre: Preprocessing, gen_cfg: GeneratorConfig, key: str,
         raise refuse("bn_inference", " or ".join(BN_MODES), pre.bn_inference)
 
 
-def _load(gen_cfg: GeneratorConfig, pre: Preprocessing, folder: Path, name: str, arch: Any) -> torch.nn.Module:
-    """One generator of a release, built and loaded (on the CPU) once its weights file's header fits it."""
+def _weights_dtype(meta: dict[str, Any], where: str) -> torch.dtype | None:
+    """The storage dtype a release declares for its floating-point weights: None for float32 (the networks' own,
+    so nothing is widened), float16 for a version-2 half-size release."""
+    name = meta.get("weights_dtype", "float32")
+    if name not in WEIGHTS_DTYPES:
+        raise CheckpointError(f"{where}: weights_dtype must be one of {', '.join(WEIGHTS_DTYPES)}, got {_short(name)}")
+    dtype, version = WEIGHTS_DTYPES[name]
+    if meta["version"] < version:
+        raise CheckpointError(f"{where}: weights_dtype {name} needs release version {version}, got {meta['version']}")
+    return None if dtype == torch.float32 else dtype
+
+
+def _load(
+    gen_cfg: GeneratorConfig, pre: Preprocessing, folder: Path, name: str, arch: Any, stored: torch.dtype | None
+) -> torch.nn.Module:
+    """One generator of a release, built and loaded (on the CPU, in float32) once its weights file's header fits
+    it; weights stored as ``stored`` (float16) are widened."""
     file = _inside(folder, name)
     size = regular_file(file)
     header = _weights_header(file, size)
@@ -359,6 +394,7 @@ def _load(gen_cfg: GeneratorConfig, pre: Preprocessing, folder: Path, name: str,
         functools.partial(_read_weights, file),
         str(file),
         arch,
+        stored,
     )
 
 

@@ -134,15 +134,24 @@ def build_and_load(
     read: Callable[[], Mapping[str, Any]],
     source: str,
     arch: Any,
+    stored: torch.dtype | None = None,
 ) -> nn.Module:
     """A network built by ``build`` and loaded with the tensors ``read`` returns, described beforehand by ``found``.
 
     Nothing is allocated until the network's layout (on the meta device) is known to match ``found``: a model file
-    cannot make i2i build more than its own tensors describe.
+    cannot make i2i build more than its own tensors describe. ``stored``: the dtype a file *declares* it stores its
+    floating-point tensors in (a float16 release); they must all be that dtype and are widened to the network's.
+    Undeclared, every tensor must have the network's own dtype.
     """
-    check_fit(network_layout(build, source, arch), found, source, arch)
+    layout = network_layout(build, source, arch)
+    if stored is not None:
+        layout = {k: TensorSpec(v.shape, stored) if v.dtype.is_floating_point else v for k, v in layout.items()}
+    check_fit(layout, found, source, arch)
     state = read()
     net = build()
+    if stored is not None:
+        own = net.state_dict()
+        state = {k: v.to(own[k].dtype) if k in own and v.dtype == stored else v for k, v in state.items()}
     load_weights(net, state, source, arch)
     return net
 
