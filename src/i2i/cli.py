@@ -262,7 +262,7 @@ COMMANDS = {
     "translate": (_translate, "translate images, folders and globs"),
     "export": (_export, "write a release folder from a run"),
     "bench": (_bench, "measure training and inference speed of a recipe (table + JSON)"),
-    "data": (_data, "prepare and check datasets: check, combine, split, pairs, download"),
+    "data": (_data, "prepare and check datasets: check, combine, split, pairs, sketchy, download"),
 }
 
 

@@ -285,7 +285,7 @@ def test_folders_layout_leak_between_a_and_b_of_different_splits(tmp_path: Path)
     shutil.copy(root / "B" / "train" / "img_0.png", root / "B" / "train" / "img_9.png")  # keep it paired
     report = check_dataset(root)
     found = kinds(report)
-    assert list(found) == ["leak", "duplicate"]
+    assert list(found) == ["leak", "shared_target"]  # img_0 and img_9 share a target, with different inputs
     leak = report.problems[0]
     assert leak.path == str(root / "A" / "train" / "img_9.png")
     assert leak.related == (str(root / "B" / "test" / "img_0.png"),)
@@ -519,3 +519,23 @@ def test_help_documents_exit_codes_and_kinds(capsys: pytest.CaptureFixture[str])
 
 def test_issue_str_is_path_and_reason() -> None:
     assert str(Issue("a/b.png", "truncated", "cut off")) == "a/b.png: cut off"
+
+
+def test_one_target_shared_by_pairs_with_different_inputs_is_a_warning(tmp_path: Path) -> None:
+    """Several sketches of one photo (A/ + B/ folders): the same B bytes with different A images is by design, a
+    'shared_target' warning; the same bytes on both sides of the pairs is still a duplicate."""
+    from i2i.datatools.check import check_dataset
+
+    root = tmp_path / "pairs"
+    for side in ("A", "B"):
+        (root / side / "train").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(root / "A" / "train" / f"s{i}.png")
+        Image.fromarray(photo).save(root / "B" / "train" / f"s{i}.png")
+    report = check_dataset(root)
+    assert [(p.kind, p.severity) for p in report.problems] == [("shared_target", "warning")]
+    assert "the target of 3 pairs with different inputs" in report.problems[0].reason
+    Image.open(root / "A" / "train" / "s0.png").save(root / "A" / "train" / "s1.png")  # two pairs now identical
+    assert {p.kind for p in check_dataset(root).problems} == {"duplicate"}

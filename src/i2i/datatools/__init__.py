@@ -1,1 +1,2 @@
-"""``i2i data``: the dataset tools (check, combine, split, pairs, download); torch-free, unlike ``i2i.data``."""
+"""``i2i data``: the dataset tools (check, combine, split, pairs, sketchy, download); torch-free, unlike
+``i2i.data``."""

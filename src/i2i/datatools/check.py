@@ -51,6 +51,7 @@ KINDS = {
     "too_large": "more pixels than the limit every i2i command applies (i2i --max-pixels N, I2I_MAX_PIXELS)",
     "leak": "the same bytes in more than one split (train/test leakage)",
     "duplicate": "the same bytes more than once within a split",
+    "shared_target": "warning: one B image in several pairs whose A images differ (several sketches of one photo)",
     "unmatched": "a file or folder without its counterpart on the other side (A vs B)",
     "odd_width": "an A|B file whose width is odd, so it has no two equal halves",
     "size_mismatch": "A and B of a pair differ in size (training refuses the pair)",
@@ -58,7 +59,7 @@ KINDS = {
     "stray": "warning: images outside the layout's folders, which training never reads",
     "unsupported": "warning: an image format i2i does not read (.heic, .avif, .svg, ...); the file is ignored",
 }
-WARNING_KINDS = frozenset({"empty", "stray", "unsupported"})
+WARNING_KINDS = frozenset({"empty", "stray", "unsupported", "shared_target"})
 SIZE_MISMATCH_HINT = "fix with `i2i data combine --resize-b` or train with --data.skip_bad"
 LAYOUTS = {
     "aligned": "A|B side by side in ROOT/<split>/",
@@ -462,7 +463,7 @@ def check_dataset(
             size_a, size_b = f"{infos[a].width}x{infos[a].height}", f"{infos[b].width}x{infos[b].height}"
             reason = f"A is {size_a} but B ({entries[b].path}) is {size_b}; {SIZE_MISMATCH_HINT}"
             problems.append(Issue(str(entries[a].path), "size_mismatch", reason, (str(entries[b].path),)))
-    problems += _duplicates(entries, results)
+    problems += _duplicates(entries, results, {b: a for a, b in listing.pairs})
     order = {kind: n for n, kind in enumerate(KINDS)}
     problems.sort(key=lambda p: (order[p.kind], p.path))
 
@@ -489,20 +490,26 @@ def _split_rank(split: str) -> tuple[int, str]:
     return (known.index(split), "") if split in known else (len(known), split)
 
 
-def _duplicates(entries: list[_Entry], results: list[_FileResult]) -> list[Issue]:
-    """One issue per group of files with the same bytes: 'leak' when the group spans splits, else 'duplicate'."""
-    groups: dict[str, list[_Entry]] = defaultdict(list)
-    for entry, result in zip(entries, results, strict=True):
+def _duplicates(entries: list[_Entry], results: list[_FileResult], a_of: dict[int, int]) -> list[Issue]:
+    """One issue per group of files with the same bytes: 'leak' when the group spans splits, else 'duplicate' —
+    except B images of one split whose pairs' A images all differ (``a_of``: B entry → its A entry), which are one
+    target shared by several inputs, as Sketchy's several sketches of one photo: a 'shared_target' warning."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, result in enumerate(results):
         if result.info is not None:  # unreadable files are reported already; empty ones would all match
-            groups[result.digest].append(entry)
+            groups[result.digest].append(i)
     issues = []
     for members in groups.values():
         if len(members) < 2:
             continue
-        first, others = str(members[0].path), tuple(str(m.path) for m in members[1:])
-        splits = sorted({m.split for m in members}, key=_split_rank)
+        first, others = str(entries[members[0]].path), tuple(str(entries[m].path) for m in members[1:])
+        splits = sorted({entries[m].split for m in members}, key=_split_rank)
+        inputs = [a_of.get(m) for m in members]
         if len(splits) > 1:
             issues.append(Issue(first, "leak", f"same bytes in {' and '.join(splits)}: {', '.join(others)}", others))
+        elif None not in inputs and len({results[a].digest for a in inputs if a is not None}) == len(inputs):
+            reason = f"the target of {len(members)} pairs with different inputs (also {', '.join(others)})"
+            issues.append(Issue(first, "shared_target", reason, others))
         else:
             issues.append(Issue(first, "duplicate", f"same bytes as {', '.join(others)}", others))
     return issues

@@ -1,4 +1,4 @@
-"""``i2i data``: the dataset commands (check, combine, split, pairs, download), one module each.
+"""``i2i data``: the dataset commands (check, combine, split, pairs, download, sketchy), one module each.
 
 Each subcommand module exposes ``command(argv) -> int``; this dispatcher imports only the one asked for, so
 ``i2i data check`` never pays for the imports of ``i2i data pairs``.
@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "split": ("i2i.datatools.split", "deterministic train/val(/test) split by moving files or writing lists"),
     "pairs": ("i2i.datatools.pairs", "synthesize training pairs from plain photos (edges, sketch, noise, ...)"),
     "download": ("i2i.datatools.download", "download a standard public dataset into i2i's layout"),
+    "sketchy": ("i2i.datatools.sketchy", "Sketchy sketches → sketch→photo pairs + class folders, split by photo"),
 }
 
 
