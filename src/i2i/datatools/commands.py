@@ -53,6 +53,17 @@ def progress_bar(desc: str, unit: str, quiet: bool = False) -> Iterator[Callable
         yield progress
 
 
+def report_unused(problems: Sequence[object], what: str, manifest: str) -> int:
+    """Prints the inputs a tool could not use (one line each, after a count) and returns the exit status: 1 when
+    there are any (the rest was written), else 0."""
+    if not problems:
+        return 0
+    print(f"{len(problems)} {what} could not be used (listed in {manifest}):", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 1
+
+
 def refuse_risky_out(out: str | Path, example: str = "pairs") -> None:
     """Refuses an output folder that is the file system root or the home folder (I2IError).
 

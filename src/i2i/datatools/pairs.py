@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from i2i.atomic import atomic_write
-from i2i.datatools.commands import refuse_risky_out
+from i2i.datatools.commands import refuse_risky_out, report_unused
 from i2i.datatools.synth import TASKS, PairTask, create_task, fit_square, object_crop
 from i2i.errors import ConfigError, DatasetError, I2IError, show_path
 from i2i.imageio import (
@@ -508,9 +508,4 @@ def command(argv: Sequence[str]) -> int:
     print(show_path(report.summary()))
     for note in report.notes:
         print(f"note: {show_path(note)}", file=sys.stderr)
-    if report.problems:
-        print(f"{len(report.problems)} photo(s) could not be used (listed in {MANIFEST}):", file=sys.stderr)
-        for problem in report.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
-    return 0
+    return report_unused(report.problems, "photo(s)", MANIFEST)

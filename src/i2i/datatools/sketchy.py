@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from i2i.atomic import atomic_write
-from i2i.datatools.commands import refuse_risky_out
+from i2i.datatools.commands import refuse_risky_out, report_unused
 from i2i.errors import DatasetError, I2IError, did_you_mean, show_path
 from i2i.imageio import (
     ImageReadError,
@@ -516,9 +516,4 @@ def command(argv: Sequence[str]) -> int:
     print(report.summary())
     for line in report.warnings:
         print(f"warning: {line}", file=sys.stderr)
-    if report.problems:
-        print(f"{len(report.problems)} file(s) could not be used (listed in {MANIFEST}):", file=sys.stderr)
-        for problem in report.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
-    return 0
+    return report_unused(report.problems, "file(s)", MANIFEST)
