@@ -110,12 +110,6 @@ def walk_folders(root: Path) -> Iterator[tuple[Path, FolderScan]]:
         stack += [sub for sub in reversed(scan.folders) if not sub.is_symlink()]
 
 
-def images_in(folder: Path) -> tuple[list[Path], int]:
-    """Image files directly in ``folder`` (sorted) and the number of other files; hidden files are never images."""
-    scan = scan_folder(folder)
-    return scan.images, scan.other
-
-
 def require_folder(path: str | Path, what: str = "dataset folder") -> Path:
     """``path`` as a Path when it is a folder; else DatasetError saying what it is (missing, a file, a FIFO, ...)."""
     path = Path(path)

@@ -98,6 +98,7 @@ class _RunState:
         loggers: list[Logger],
         val_records: list[Any],
         fallback_samples: list[Any],
+        has_val: bool,
     ) -> None:
         self.progress = progress
         self.loggers = loggers
@@ -107,7 +108,7 @@ class _RunState:
         self.loss_sums: dict[str, torch.Tensor] = {}
         self.loss_count = 0
         self.saved_at = -1
-        self.has_val = bool(val_records)
+        self.has_val = has_val  # whether the run validates: the same on every process, even those without records
         self.rate_t, self.rate_step = time.perf_counter(), progress.step
         self.pbar: Any = None
 
@@ -461,8 +462,8 @@ class Trainer:
         has_val = bool(val_records)  # the same on every process, which all take part in each round's bookkeeping
         if not main:
             val_records = []
-        run = _RunState(progress, loggers, val_records, train_records[: tc.num_samples] if not has_val else [])
-        run.has_val = has_val
+        fallback = train_records[: tc.num_samples] if not has_val else []
+        run = _RunState(progress, loggers, val_records, fallback, has_val)
         if not main:
             run.sample_records = []
         run.saved_at = progress.step if self.resume_from else -1
