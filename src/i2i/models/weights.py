@@ -181,7 +181,10 @@ def first_nonfinite(tensors: Mapping[str, torch.Tensor]) -> str | None:
     floats = [(k, v) for k, v in tensors.items() if isinstance(v, torch.Tensor) and v.is_floating_point()]
     if not floats:
         return None
-    flags = torch.stack([v.detach().isfinite().all().to("cpu", non_blocking=True) for _, v in floats])
+    # Reduced where the tensors live and copied to the host once (a blocking copy: non-blocking device-to-host copies
+    # may still be in flight when read).
+    device = floats[0][1].device
+    flags = torch.stack([v.detach().isfinite().all().to(device) for _, v in floats]).cpu()
     if bool(flags.all()):
         return None
     return floats[int((~flags).nonzero()[0])][0]
