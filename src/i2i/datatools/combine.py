@@ -100,10 +100,6 @@ def _images_by_stem(folder: Path, plan: CombinePlan) -> dict[str, Path]:
     return out
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def plan_combine(
     dir_a: str | Path,
     dir_b: str | Path,
@@ -129,7 +125,7 @@ def plan_combine(
         raise I2IError(f"A and B are the same folder ({show_path(dir_a)})")
     refuse_risky_out(out)
     for folder in (dir_a, dir_b):
-        if _inside(out.resolve(), folder.resolve()):
+        if out.resolve().is_relative_to(folder.resolve()):
             raise I2IError(
                 f"--out {show_path(out)} is inside the input folder {show_path(folder)}; choose a folder outside it"
             )

@@ -140,10 +140,6 @@ class PairsReport:
         return text
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def image_seed(seed: int, name: str) -> list[int]:
     """Seed material for one photo's generator: the run's seed and a hash of the photo's relative path."""
     digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).digest()
@@ -333,9 +329,9 @@ def make_pairs(
     photos, out = require_folder(photos, "photos folder"), Path(out)
     max_pixels()  # a bad I2I_MAX_PIXELS is one error now, not one problem per photo
     refuse_risky_out(out)
-    if _inside(out.resolve(), photos.resolve()):
+    if out.resolve().is_relative_to(photos.resolve()):
         raise I2IError(f"--out {out} is inside the photos folder {photos}; its pairs would be read as photos next time")
-    if _inside(photos.resolve(), out.resolve()):
+    if photos.resolve().is_relative_to(out.resolve()):
         raise I2IError(f"the photos folder {photos} is inside --out {out}")
     task = create_task(settings.task, **settings.params)
     plan = plan_pairs(photos, out, settings)

@@ -333,10 +333,6 @@ class SketchyReport:
         )
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
 def _prepare_out(out: Path, overwrite: bool) -> None:
     """Refuses an existing non-empty ``out`` unless ``overwrite`` and it holds this command's earlier output, whose
     ``pairs/``, ``classes/`` and manifest are then removed (so no stale file survives)."""
@@ -386,11 +382,11 @@ def make_sketchy(
     root, out = require_folder(root, "Sketchy folder"), Path(out)
     max_pixels()  # a bad I2I_MAX_PIXELS is one error now, not one problem per file
     refuse_risky_out(out, "sketchy")
-    if _inside(out.resolve(), root.resolve()):
+    if out.resolve().is_relative_to(root.resolve()):
         raise I2IError(
             f"--out {show_path(out)} is inside the Sketchy folder {show_path(root)}; choose a folder outside"
         )
-    if _inside(root.resolve(), out.resolve()):
+    if root.resolve().is_relative_to(out.resolve()):
         raise I2IError(f"the Sketchy folder {show_path(root)} is inside --out {show_path(out)}")
     # ConfigError "ratios: ..." for a wrong count or a negative share; fractions that sum to 1 are kept as given,
     # as `i2i data pairs` does (rescaling 0.8,0.1,0.1 could turn 5 × 0.1 = 0.5 into 0.4999..., rounded down)
