@@ -190,7 +190,7 @@ def relative_difference(a: dict, b: dict) -> float:
 
 # --- small versions of registered components, for the contract tests ----------------------------------------------
 
-SMALL_WIDTHS = {"ngf": 4, "ndf": 4, "n_blocks": 1}
+SMALL_WIDTHS = {"ngf": 4, "ndf": 4, "n_blocks": 1, "width": 4}
 
 
 def shrink(cfg, size: int):
@@ -217,6 +217,8 @@ def write_dataset(kind: str, root: Path, size: int = 64) -> Path:
     if kind == "unpaired":
         counts = {"train": (3, 4), "val": (2, 3)}  # the domains differ in size on purpose
         return write_unpaired(root, counts, size=size)
+    if kind == "classes":
+        return write_classes(root, {"train": 3, "val": 2}, size=size)
     raise KeyError(f"no test dataset for data kind '{kind}': add one to tests/helpers.py write_dataset")
 
 
@@ -241,5 +243,47 @@ def contract_config(method: str, root: Path, out_dir: Path, name: str = "run", s
         {"name": name, "out_dir": str(out_dir), "data": {"root": str(root), "load_size": size + 4, "crop_size": size}},
     )
     raw["method"] = method_cfg
+    if method_cfg.data_kind == "classes":  # the categories write_dataset makes, known before any scan
+        raw["method"] = dataclasses.replace(method_cfg, classes=list(SHAPES))
+        raw["data"] = {**raw["data"], "input_channels": 1, "preprocess": "resize"}
     raw = merge(raw, {"train": {"best_metric": None, "deterministic": True}})
     return load_config(None, merge(raw, sections))
+
+
+# --- class-folder datasets: drawings of simple shapes -------------------------------------------------------------
+
+SHAPES = ("circle", "cross", "square")
+
+
+def draw_shape(shape: str, rng: np.random.Generator, size: int = 64) -> np.ndarray:
+    """A black line drawing of ``shape`` on white at a random place and size, as a (size, size, 1) uint8 image."""
+    from PIL import ImageDraw
+
+    image = Image.new("L", (size, size), 255)
+    draw = ImageDraw.Draw(image)
+    half = int(rng.integers(size // 5, size // 3))
+    cx, cy = (int(v) for v in rng.integers(half + 2, size - half - 2, 2))
+    box = [cx - half, cy - half, cx + half, cy + half]
+    width = int(rng.integers(1, 4))
+    if shape == "circle":
+        draw.ellipse(box, outline=0, width=width)
+    elif shape == "square":
+        draw.rectangle(box, outline=0, width=width)
+    else:
+        draw.line([box[0], box[1], box[2], box[3]], fill=0, width=width)
+        draw.line([box[0], box[3], box[2], box[1]], fill=0, width=width)
+    return np.asarray(image)[:, :, None]
+
+
+def write_classes(
+    root: Path, splits: dict[str, int], size: int = 64, seed: int = 0, shapes: tuple[str, ...] = SHAPES
+) -> Path:
+    """Writes a class-folder dataset: ``root/<split>/<shape>/<i>.png`` line drawings, ``count`` per shape."""
+    rng = np.random.default_rng(seed)
+    for split, count in splits.items():
+        for shape in shapes:
+            folder = root / split / shape
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                Image.fromarray(draw_shape(shape, rng, size)[:, :, 0]).save(folder / f"{shape}_{i}.png")
+    return root

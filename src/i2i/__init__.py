@@ -1,4 +1,4 @@
-"""i2i: image-to-image translation with GANs: pix2pix, CycleGAN and U-GAT-IT.
+"""i2i: image-to-image translation with GANs: pix2pix, CycleGAN and U-GAT-IT, and image (sketch) classifiers.
 
 The public names are imported on first use, so that commands which need no torch (``i2i data check``, ``i2i
 data split``, ...) start in a fraction of a second.
@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 _PUBLIC = {
     "Translator": "i2i.inference.translator",
+    "Classifier": "i2i.inference.classifier",
     "open_model": "i2i.artifact.open",
     "create_discriminator": "i2i.models",
     "create_generator": "i2i.models",

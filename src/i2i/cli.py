@@ -45,7 +45,7 @@ def _train(argv: Sequence[str]) -> int:
     from i2i.config import format_options, from_dict, merge, parse_overrides
     from i2i.run_config import RunConfig, build_raw
     from i2i.training.checkpoint import last_only, load_state
-    from i2i.training.trainer import Trainer
+    from i2i.training.trainer import Trainer, headline
 
     parser = argparse.ArgumentParser(
         prog="i2i train",
@@ -79,7 +79,7 @@ def _train(argv: Sequence[str]) -> int:
     result = Trainer(cfg, resume=args.resume, resume_state=state).fit()
     log.info("run folder: %s (step %d, epoch %d)", result.run_dir, result.step, result.epoch)
     if result.val_metrics:
-        log.info("validation: %s", ", ".join(f"{k} {v:.4g}" for k, v in result.val_metrics.items()))
+        log.info("validation: %s", ", ".join(f"{k} {v:.4g}" for k, v in headline(result.val_metrics).items()))
     log.info(
         "checkpoints: %s%s", result.last_checkpoint, f", {result.best_checkpoint}" if result.best_checkpoint else ""
     )
@@ -92,8 +92,9 @@ def _eval(argv: Sequence[str]) -> int:
 
     parser = argparse.ArgumentParser(
         prog="i2i eval",
-        description="Score a model on a dataset split: paired (output vs target) or unpaired (<split>A/ and "
-        "<split>B/ folders: cycle PSNR/SSIM, identity L1, FID/KID with --fid-weights).",
+        description="Score a model on a dataset split: paired (output vs target), unpaired (<split>A/ and "
+        "<split>B/ folders: cycle PSNR/SSIM, identity L1, FID/KID with --fid-weights), or a classifier on class "
+        "folders (<split>/<category>/: accuracy, per-category accuracy, confusion matrix, misclassified images).",
     )
     parser.add_argument("model", help="release folder, run folder or checkpoint file")
     parser.add_argument("--data", required=True, help="dataset folder")
@@ -115,6 +116,18 @@ def _eval(argv: Sequence[str]) -> int:
     out = Path(args.out) if args.out else default_eval_dir(Path(args.model), args.split)
     data = Path(args.data)
     model = open_model(args.model)
+    if model.classifier is not None:
+        from i2i.evaluation.classification import evaluate_classifier
+        from i2i.inference.classifier import Classifier
+
+        classifier = Classifier(model.classifier, args.device)
+        summary = evaluate_classifier(classifier, data, out, args.split, str(args.model), args.batch_size)
+        print(summary.line())
+        print(
+            f"report: {out / 'index.html'}  confusion matrix: {out / 'confusion_matrix.png'}  summary: "
+            f"{out / 'summary.json'}"
+        )
+        return 0
     if args.unpaired or ((data / f"{args.split}A").is_dir() and (data / f"{args.split}B").is_dir()):
         from i2i.evaluation.unpaired import evaluate_unpaired
 
@@ -169,6 +182,46 @@ def _translate(argv: Sequence[str]) -> int:
     with tqdm(total=len(pairs), unit="img", desc="translate") as bar:
         report = translate_files(translator, pairs, args.batch_size, on_progress=bar.update)
     print(f"wrote {len(report.written)} image(s) to {args.out}")
+    if report.failed:
+        print(f"{len(report.failed)} input(s) could not be read:", file=sys.stderr)
+        for line in report.failed:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _classify(argv: Sequence[str]) -> int:
+    import json
+
+    from i2i.inference.classifier import Classifier
+    from i2i.inference.files import classify_files, expand_inputs
+
+    parser = argparse.ArgumentParser(
+        prog="i2i classify", description="Say which categories image files, folders (recursively) and globs show."
+    )
+    parser.add_argument("model", help="classifier: release folder, run folder or checkpoint file")
+    parser.add_argument("inputs", nargs="+", help="image files, folders or quoted glob patterns")
+    parser.add_argument("--top-k", type=_positive_int, default=3, help="categories shown per image (default 3)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document (for scripts)")
+    parser.add_argument("--batch-size", type=_positive_int, default=32)
+    parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
+    args = parser.parse_args(argv)
+    files = [src for src, _ in expand_inputs(args.inputs)]
+    classifier = Classifier.from_pretrained(args.model, args.device)
+    report = classify_files(classifier, files, args.top_k, args.batch_size)
+    if args.json:
+        document = {
+            "model": str(args.model),
+            "results": [
+                {"path": str(path), "top": [{"label": label, "probability": p} for label, p in top]}
+                for path, top in report.results
+            ],
+            "failed": report.failed,
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        for path, top in report.results:
+            print(f"{path}: " + ", ".join(f"{label} {p:.1%}" for label, p in top))
     if report.failed:
         print(f"{len(report.failed)} input(s) could not be read:", file=sys.stderr)
         for line in report.failed:
@@ -258,8 +311,9 @@ def _one_line(exc: I2IError) -> str:
 
 COMMANDS = {
     "train": (_train, "train a model from a recipe"),
-    "eval": (_eval, "score a model on a paired or unpaired split: CSV, JSON summary and HTML report"),
+    "eval": (_eval, "score a model on a paired, unpaired or class-folder split: CSV, JSON summary and HTML report"),
     "translate": (_translate, "translate images, folders and globs"),
+    "classify": (_classify, "say which categories images show (a classifier's top-k with probabilities)"),
     "export": (_export, "write a release folder from a run"),
     "bench": (_bench, "measure training and inference speed of a recipe (table + JSON)"),
     "data": (_data, "prepare and check datasets: check, combine, split, pairs, sketchy, download"),

@@ -12,7 +12,7 @@ from i2i.config import check_bounds, check_sections, from_dict, merge, opt, pars
 from i2i.data import DATA_KINDS
 from i2i.data.config import DataConfig
 from i2i.errors import ConfigError, did_you_mean
-from i2i.inference.preprocessing import Preprocessing, resolve_bn_inference
+from i2i.inference.preprocessing import ClassifierPreprocessing, Preprocessing, resolve_bn_inference
 from i2i.methods.base import GeneratorSlot, MethodConfig
 from i2i.models.base import GeneratorConfig
 from i2i.training.config import TrainConfig
@@ -59,9 +59,12 @@ class RunConfig:
         """The method's translating generators for this data, the trained direction first."""
         return self.method.generator_slots(self.data)
 
-    def preprocessing(self, slot: GeneratorSlot | None = None) -> Preprocessing:
+    def preprocessing(self, slot: GeneratorSlot | None = None) -> Preprocessing | ClassifierPreprocessing:
         """How images are prepared for a generator of this run (default: the trained direction's) at validation,
-        evaluation and translation time; a ``reverse`` slot gets the swapped channels and direction."""
+        evaluation and translation time; a ``reverse`` slot gets the swapped channels and direction. A classifier's
+        run gets its classifier's preprocessing."""
+        if slot is None and not self.generator_slots():
+            return self.method.preprocessing(self.data)  # type: ignore[attr-defined]
         slot = slot or self.generator_slots()[0]
         pre = Preprocessing(
             input_channels=self.data.input_channels,

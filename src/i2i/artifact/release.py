@@ -3,9 +3,10 @@ discriminator, nothing pickled). Everything about it lives here: file names, the
 version, writing and reading. ``docs/release-format.md`` documents every field and the compatibility promise.
 
 Files:
-- ``config.json``: format, version, method, generator architecture, preprocessing, source; for two-way methods a
-  ``reverse`` section with the second generator's weights file and preprocessing.
-- ``model.safetensors``: the weights of the trained direction's generator.
+- ``config.json``: format, version, kind, method, the network's architecture (``generator`` or ``classifier``),
+  preprocessing, source; a classifier's category names (``labels``); for two-way methods a ``reverse`` section with
+  the second generator's weights file and preprocessing.
+- ``model.safetensors``: the weights of the trained direction's generator, or of the classifier.
 - ``model_reverse.safetensors``: the reverse generator's weights (CycleGAN, U-GAT-IT).
 - ``README.md``: a model card (not read back).
 
@@ -33,14 +34,15 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from i2i import __version__
-from i2i.artifact.model import Generator, Model, Source
+from i2i.artifact.model import ClassifierNetwork, Generator, Model, Network, Source
 from i2i.atomic import fsync_dir
 from i2i.config import from_dict, to_dict
 from i2i.data.config import ResizeMode
 from i2i.direction import DIRECTIONS
 from i2i.errors import CheckpointError, ConfigError, I2IError
-from i2i.inference.preprocessing import Preprocessing
+from i2i.inference.preprocessing import ClassifierPreprocessing, Preprocessing
 from i2i.models.base import GeneratorConfig
+from i2i.models.classifiers import ClassifierNetConfig
 from i2i.models.weights import TensorSpec, build_and_load, dtype_name, first_nonfinite, regular_file
 
 CONFIG = "config.json"
@@ -48,14 +50,20 @@ WEIGHTS = "model.safetensors"
 REVERSE_WEIGHTS = "model_reverse.safetensors"
 CARD = "README.md"
 FORMAT = "i2i-release"
-VERSION = 2  # raise it when a release written by this code could not be read by an older i2i
+VERSION = 3  # raise it when a release written by this code could not be read by an older i2i
 # Weight storage: float32 (the networks' own dtype; version 1) or float16 (half the size; version 2, which an i2i
 # that knows only version 1 refuses instead of misreading).
 WEIGHTS_DTYPES = {"float32": (torch.float32, 1), "float16": (torch.float16, 2)}
+# What a release holds: a translation model (any version) or a classifier (version 3 on: an older i2i refuses it
+# as too new instead of looking for its generator).
+KINDS = {"translator": 1, "classifier": 3}
+MAX_LABELS = 100_000
+MAX_LABEL_CHARS = 200
 
 MAX_CONFIG_BYTES = 2**20  # a release's config.json is about 1.5 kB
 MAX_HEADER_BYTES = 2**24  # a safetensors header (JSON) of 16 MiB describes ~100k tensors
 MAX_SIDE = 16384  # the largest image side a release may ask for (size_multiple, infer_size, fixed_size), as configs
+MAX_CLASSIFIER_SIDE = 4096  # the largest input a classifier release may ask images to be resized to
 RESIZE_MODES = typing.get_args(ResizeMode)
 BN_MODES = ("per_image", "running")
 # Folders made with mkdtemp are private (0700); a finished release gets the mode a plain mkdir would give it.
@@ -75,12 +83,26 @@ def is_release(path: str | Path) -> bool:
 
 def release_config(model: Model, weights_dtype: str = "float32") -> dict[str, Any]:
     """The ``config.json`` of ``model`` as plain data (the schema, field by field: docs/release-format.md); its
-    version is the lowest that describes it (1, or 2 for float16 weights)."""
+    version is the lowest that describes it (1; 2 for float16 weights; 3 for a classifier)."""
+    version = max(WEIGHTS_DTYPES[weights_dtype][1], KINDS[model.kind])
+    meta: dict[str, Any] = {"format": FORMAT, "version": version, "i2i_version": __version__}
+    if model.classifier is not None:
+        arch = to_dict(model.classifier.config)
+        if "weights" in arch:  # the ImageNet file training started from: not needed, and a path of the trainer's
+            arch["weights"] = None
+        meta |= {
+            "kind": "classifier",
+            "method": model.method,
+            "classifier": arch,
+            "labels": list(model.classifier.labels),
+            "preprocessing": model.classifier.preprocessing.to_dict(),
+            "source": model.source.to_dict(),
+        }
+        if weights_dtype != "float32":
+            meta["weights_dtype"] = weights_dtype
+        return meta
     first = model.generators[0]
-    meta: dict[str, Any] = {
-        "format": FORMAT,
-        "version": WEIGHTS_DTYPES[weights_dtype][1],
-        "i2i_version": __version__,
+    meta |= {
         "method": model.method,
         "generator": to_dict(first.config),
         "preprocessing": first.preprocessing.to_dict(),
@@ -109,8 +131,9 @@ def write_release(model: Model, out_dir: str | Path, overwrite: bool = False, we
     replacing = _check_destination(out_dir, overwrite)
     meta = release_config(model, weights_dtype)
     stored = WEIGHTS_DTYPES[weights_dtype][0]
-    files = {WEIGHTS: _weights_bytes(model, model.generators[0], stored)}
-    for reverse in model.generators[1:]:
+    first, *others = model.networks
+    files = {WEIGHTS: _weights_bytes(model, first, stored)}
+    for reverse in others:
         files[REVERSE_WEIGHTS] = _weights_bytes(model, reverse, stored)
     files[CONFIG] = (json.dumps(meta, indent=2) + "\n").encode("utf-8")
     files[CARD] = _model_card(meta).encode("utf-8")
@@ -165,12 +188,12 @@ def _is_temp(name: str) -> bool:
     return name.startswith(".") and name.endswith(".tmp")
 
 
-def _weights_bytes(model: Model, generator: Generator, stored: torch.dtype) -> bytes:
-    state = {k: v.detach().cpu().contiguous() for k, v in generator.network.state_dict().items()}
+def _weights_bytes(model: Model, network: Network, stored: torch.dtype) -> bytes:
+    state = {k: v.detach().cpu().contiguous() for k, v in network.network.state_dict().items()}
     bad = first_nonfinite(state)
     if bad is not None:
         raise CheckpointError(
-            f"{model.path}: cannot export: tensor '{bad}' of the {generator.direction} generator holds NaN or inf "
+            f"{model.path}: cannot export: tensor '{bad}' of {network.describe()} holds NaN or inf "
             "values (training diverged); export an earlier checkpoint, or train again with a lower learning rate"
         )
     if stored != torch.float32:
@@ -178,8 +201,8 @@ def _weights_bytes(model: Model, generator: Generator, stored: torch.dtype) -> b
         bad = first_nonfinite(state)
         if bad is not None:
             raise CheckpointError(
-                f"{model.path}: cannot export as {dtype_name(stored)}: tensor '{bad}' of the {generator.direction} "
-                "generator holds values beyond its range; export as float32"
+                f"{model.path}: cannot export as {dtype_name(stored)}: tensor '{bad}' of {network.describe()} "
+                "holds values beyond its range; export as float32"
             )
     version = next(v for d, v in WEIGHTS_DTYPES.values() if d == stored)
     return safetensors_bytes(state, metadata={"format": "pt", "i2i_release": str(version)})
@@ -226,6 +249,8 @@ def _write_file(path: Path, data: bytes) -> None:
 
 
 def _model_card(meta: dict) -> str:
+    if meta.get("kind") == "classifier":
+        return _classifier_card(meta)
     pre, gen, src = meta["preprocessing"], meta["generator"], meta["source"]
     reverse = ""
     if "reverse" in meta:
@@ -255,6 +280,31 @@ output = translator([read_image("input.png", channels={pre["input_channels"]})])
 """
 
 
+def _classifier_card(meta: dict) -> str:
+    pre, arch, src, labels = meta["preprocessing"], meta["classifier"], meta["source"], meta["labels"]
+    shown = ", ".join(labels[:20]) + (f" and {len(labels) - 20} more" if len(labels) > 20 else "")
+    return f"""# i2i release: {src["run"]}
+
+- classifier: {arch["name"]} ({", ".join(f"{k}={v}" for k, v in arch.items() if k != "name")})
+- {len(labels)} categories: {shown}
+- input: {pre["input_channels"]} channel(s), resized to {pre["image_size"]}x{pre["image_size"]}
+- trained on `{src["dataset"]}` for {src["step"]} steps (checkpoint `{src["checkpoint"]}`)
+
+Use it:
+
+```
+i2i classify THIS_FOLDER drawing.png --top-k 3
+```
+
+```python
+from i2i import Classifier
+from i2i.imageio import read_image
+classifier = Classifier.from_pretrained("THIS_FOLDER")
+print(classifier([read_image("drawing.png")])[0])  # [(category, probability), ...], most likely first
+```
+"""
+
+
 # --- reading -------------------------------------------------------------------------------------------------------
 
 
@@ -269,7 +319,12 @@ def read_config(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{config_path}: version must be a whole number, got {version!r}")
     if version > VERSION:
         raise CheckpointError(f"{config_path}: release version {version} is newer than this i2i supports")
-    for key in ("generator", "preprocessing"):
+    kind = meta.get("kind", "translator")
+    if kind not in KINDS:
+        raise CheckpointError(f"{config_path}: kind must be one of {', '.join(KINDS)}, got {_short(kind)}")
+    if version < KINDS[kind]:
+        raise CheckpointError(f"{config_path}: kind {kind} needs release version {KINDS[kind]}, got {version}")
+    for key in ("classifier" if kind == "classifier" else "generator", "preprocessing"):
         if not isinstance(meta.get(key), dict):
             raise CheckpointError(f"{config_path}: the '{key}' section is missing or not a mapping")
     if not isinstance(meta.get("method", ""), str):
@@ -305,6 +360,8 @@ def read_release(path: str | Path) -> Model:
     path = Path(path)
     meta = read_config(path)
     where = str(path / CONFIG)
+    if meta.get("kind") == "classifier":
+        return _read_classifier(path, meta, where)
     gen_cfg = _section(GeneratorConfig, meta["generator"], "generator", where)
     _check_generator(gen_cfg, where)
     entries = [(WEIGHTS, meta["preprocessing"], "preprocessing")]
@@ -318,7 +375,8 @@ def read_release(path: str | Path) -> Model:
     for weights, pre_data, key in entries:
         pre = _section(Preprocessing, pre_data, key, where)
         _check_preprocessing(pre, gen_cfg, key, where)
-        load = functools.partial(_load, gen_cfg, pre, path, weights, meta["generator"], stored)
+        build = functools.partial(gen_cfg.build, pre.input_channels, pre.output_channels)
+        load = functools.partial(_load, build, path, weights, meta["generator"], stored)
         generators.append(Generator(gen_cfg, load, pre))
     if len(generators) > 1 and generators[0].direction == generators[1].direction:
         raise CheckpointError(
@@ -380,22 +438,53 @@ def _weights_dtype(meta: dict[str, Any], where: str) -> torch.dtype | None:
     return None if dtype == torch.float32 else dtype
 
 
-def _load(
-    gen_cfg: GeneratorConfig, pre: Preprocessing, folder: Path, name: str, arch: Any, stored: torch.dtype | None
-) -> torch.nn.Module:
-    """One generator of a release, built and loaded (on the CPU, in float32) once its weights file's header fits
+def _read_classifier(path: Path, meta: dict[str, Any], where: str) -> Model:
+    """A classifier release: its architecture, category names and preprocessing checked now, its weights read on
+    first use."""
+    arch = _section(ClassifierNetConfig, meta["classifier"], "classifier", where)
+    labels = _labels(meta.get("labels"), where)
+    pre = _section(ClassifierPreprocessing, meta["preprocessing"], "preprocessing", where)
+
+    def refuse(field: str, rule: str, value: Any) -> CheckpointError:
+        return CheckpointError(f"{where}: preprocessing.{field} must be {rule}, got {_short(value)}")
+
+    if pre.input_channels not in (1, 3):
+        raise refuse("input_channels", "1 or 3", pre.input_channels)
+    if not arch.min_size <= pre.image_size <= MAX_CLASSIFIER_SIDE:
+        raise refuse("image_size", f"between {arch.min_size} and {MAX_CLASSIFIER_SIDE} for {arch.name}", pre.image_size)
+    if pre.resize_mode not in RESIZE_MODES:
+        raise refuse("resize_mode", ", ".join(RESIZE_MODES), pre.resize_mode)
+    if tuple(pre.normalize) != (-1.0, 1.0):
+        raise refuse("normalize", "[-1.0, 1.0] (the only range supported)", list(pre.normalize))
+    stored = _weights_dtype(meta, where)
+    build = functools.partial(arch.build, pre.input_channels, len(labels))
+    load = functools.partial(_load, build, path, WEIGHTS, meta["classifier"], stored)
+    network = ClassifierNetwork(arch, load, pre, labels)
+    return Model(path, str(meta.get("method", "")), [], _source(meta.get("source"), where), classifier=network)
+
+
+def _labels(value: Any, where: str) -> list[str]:
+    if (
+        not isinstance(value, list)
+        or not 2 <= len(value) <= MAX_LABELS
+        or not all(isinstance(v, str) and 0 < len(v) <= MAX_LABEL_CHARS for v in value)
+    ):
+        raise CheckpointError(
+            f"{where}: labels must be a list of 2 to {MAX_LABELS:,} category names of 1 to {MAX_LABEL_CHARS} "
+            f"characters, got {_short(value)}"
+        )
+    if len(set(value)) != len(value):
+        raise CheckpointError(f"{where}: labels must be distinct, got {_short(value)}")
+    return list(value)
+
+
+def _load(build: Any, folder: Path, name: str, arch: Any, stored: torch.dtype | None) -> torch.nn.Module:
+    """One network of a release, built and loaded (on the CPU, in float32) once its weights file's header fits
     it; weights stored as ``stored`` (float16) are widened."""
     file = _inside(folder, name)
     size = regular_file(file)
     header = _weights_header(file, size)
-    return build_and_load(
-        lambda: gen_cfg.build(pre.input_channels, pre.output_channels),
-        header,
-        functools.partial(_read_weights, file),
-        str(file),
-        arch,
-        stored,
-    )
+    return build_and_load(build, header, functools.partial(_read_weights, file), str(file), arch, stored)
 
 
 def _inside(folder: Path, name: str) -> Path:

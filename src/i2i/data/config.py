@@ -35,7 +35,11 @@ class DataConfig:
     load_size: int = opt(286, "square size images are resized to before cropping", ge=1, le=MAX_IMAGE_SIDE)
     crop_size: int = opt(256, "square size of the training crops", ge=1, le=MAX_IMAGE_SIDE)
     resize_mode: ResizeMode = opt("bicubic", "interpolation used for resizing")
-    flip: bool = opt(True, "random horizontal flip of both images of a pair")
+    flip: bool = opt(True, "random horizontal flip of both images of a pair (classes data: of the image)")
+    no_flip: list[str] = opt(
+        help="classes data: categories never flipped (their mirror image is another thing, e.g. digits)",
+        factory=list,
+    )
     infer_size: int | None = opt(
         None,
         "at validation/eval/translate, resize the shorter side to this before the generator (null = native)",

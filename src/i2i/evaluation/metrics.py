@@ -182,3 +182,40 @@ class CycleScores:
             if name in b:
                 out.update({name: (a[name] + b[name]) / 2, f"{name}_a": a[name], f"{name}_b": b[name]})
         return out
+
+
+CLASS_METRICS: dict[str, Goal] = {"accuracy": "max", "class_accuracy": "max"}
+
+
+class ClassScores:
+    """A classifier's confusion matrix over a split and what it implies: ``accuracy`` (top-1, over images),
+    ``class_accuracy`` (the mean of the per-category accuracies, over the categories the split has) and
+    ``accuracy/<category>`` for each of them. Rows of ``matrix`` are true categories, columns predicted ones."""
+
+    def __init__(self, labels: list[str]) -> None:
+        self.labels = list(labels)
+        self.matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
+
+    @property
+    def count(self) -> int:
+        return int(self.matrix.sum())
+
+    def add(self, truth: int, predicted: int) -> None:
+        self.matrix[truth, predicted] += 1
+
+    def per_class(self) -> dict[str, float]:
+        """Accuracy of each category with at least one image, by name."""
+        totals = self.matrix.sum(axis=1)
+        return {label: float(self.matrix[i, i] / totals[i]) for i, label in enumerate(self.labels) if totals[i] > 0}
+
+    def means(self) -> dict[str, float]:
+        """``accuracy``, ``class_accuracy`` and ``accuracy/<category>``; empty before the first image."""
+        if not self.count:
+            return {}
+        per_class = self.per_class()
+        out = {
+            "accuracy": float(np.trace(self.matrix) / self.count),
+            "class_accuracy": float(np.mean(list(per_class.values()))),
+        }
+        out.update({f"accuracy/{label}": value for label, value in per_class.items()})
+        return out

@@ -35,7 +35,15 @@ class ReportRow:
 
 
 def write_report(
-    out_dir: Path, title: str, lines: list[str], rows: list[ReportRow], summary: dict[str, Any], scores: list[str]
+    out_dir: Path,
+    title: str,
+    lines: list[str],
+    rows: list[ReportRow],
+    summary: dict[str, Any],
+    scores: list[str],
+    figures: dict[str, str] | None = None,
+    shown: list[ReportRow] | None = None,
+    table_title: str = "",
 ) -> None:
     """Writes ``metrics.csv`` (name, label columns, then ``scores``), ``summary.json`` and ``index.html``.
 
@@ -46,6 +54,9 @@ def write_report(
         rows: the scored images.
         summary: what ``summary.json`` holds.
         scores: score names, in column order; a row without one leaves its cell empty.
+        figures: images shown above the table (caption → file relative to the report folder).
+        shown: the rows the page's table shows (default: all of ``rows``).
+        table_title: a heading above the table.
     """
     labels = list(dict.fromkeys(k for row in rows for k in row.labels))
     buffer = io.StringIO()
@@ -55,10 +66,14 @@ def write_report(
         writer.writerow({"name": row.name, **row.labels, **{k: f"{v:.6f}" for k, v in row.scores.items()}})
     atomic_write_text(out_dir / "metrics.csv", buffer.getvalue())
     atomic_write_json(out_dir / "summary.json", summary)
-    atomic_write_text(out_dir / "index.html", _page(title, lines, rows))
+    atomic_write_text(
+        out_dir / "index.html", _page(title, lines, rows if shown is None else shown, figures, table_title)
+    )
 
 
-def _page(title: str, lines: list[str], rows: list[ReportRow]) -> str:
+def _page(
+    title: str, lines: list[str], rows: list[ReportRow], figures: dict[str, str] | None = None, table_title: str = ""
+) -> str:
     esc = html.escape
     columns = list(dict.fromkeys(label for row in rows for label in row.images))
     body = []
@@ -67,13 +82,23 @@ def _page(title: str, lines: list[str], rows: list[ReportRow]) -> str:
             f'<td><img src="{esc(row.images[c])}" alt="{esc(c)}"></td>' if c in row.images else "<td></td>"
             for c in columns
         )
-        shown = "<br>".join(_score(k, v) for k, v in row.scores.items())
+        shown = "<br>".join(
+            [*(f"{esc(k)}: {esc(v)}" for k, v in row.labels.items()), *(_score(k, v) for k, v in row.scores.items())]
+        )
         body.append(f"<tr><th>{esc(row.name)}</th>{cells}<td>{shown}</td></tr>")
     heads = "".join(f"<th>{esc(c)}</th>" for c in columns)
     notes = "".join(f"<p>{esc(line)}</p>" for line in lines)
+    notes += "".join(
+        f'<figure><img class="figure" src="{esc(file)}" alt="{esc(caption)}"><figcaption>{esc(caption)}</figcaption>'
+        "</figure>"
+        for caption, file in (figures or {}).items()
+    )
+    if table_title:
+        notes += f"<h2>{esc(table_title)}</h2>"
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>i2i eval: {esc(title)}</title>
-<style>body{{font-family:sans-serif}} img{{max-width:256px;height:auto}} td,th{{padding:4px;vertical-align:top}}</style>
+<style>body{{font-family:sans-serif}} img{{max-width:256px;height:auto}} img.figure{{max-width:none}}
+td,th{{padding:4px;vertical-align:top}}</style>
 </head><body><h1>{esc(title)}</h1>{notes}
 <table><tr><th>name</th>{heads}<th>metrics</th></tr>
 {chr(10).join(body)}

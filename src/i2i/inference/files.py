@@ -1,4 +1,5 @@
-"""Translating files: expand files/folders/globs, map each input to an output path, stream through a Translator.
+"""Translating and classifying files: expand files/folders/globs, map each input to an output path, stream through a
+Translator (or a Classifier).
 
 Every image is translated (no cap), at its own size, and written under the output folder with the input's file
 name (and, for folders, its path relative to that folder). Inputs are never overwritten, and existing outputs only
@@ -22,6 +23,7 @@ import numpy as np
 
 from i2i.errors import I2IError, show_path
 from i2i.imageio import ImageReadError, file_kind, is_image_file, read_image, unsupported_reason, write_image
+from i2i.inference.classifier import Classifier
 from i2i.inference.translator import Translator
 from i2i.layouts import walk_folders
 
@@ -34,29 +36,22 @@ class TranslateReport:
     failed: list[str] = field(default_factory=list)  # one-line reasons
 
 
-def plan_outputs(inputs: Iterable[str], out_dir: str | Path, overwrite: bool = False) -> list[tuple[Path, Path]]:
-    """Expands inputs into (input file, output file) pairs and refuses plans that would lose or clobber data."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise I2IError(f"--out {show_path(out_dir)}: is {file_kind(out_dir.stat().st_mode)}, expected a folder")
-    out_resolved = out_dir.resolve()
+def expand_inputs(inputs: Iterable[str]) -> list[tuple[Path, Path]]:
+    """Expands files, folders (recursively) and glob patterns into (input file, name relative to an output folder):
+    a file's own name, or its path relative to the folder given. Refuses a name that is neither."""
     pairs: list[tuple[Path, Path]] = []
     for spec in inputs:
         path = Path(spec)
         if path.is_dir():
-            root = path.resolve()
-            if out_resolved == root or root in out_resolved.parents:
-                where = f"--out {show_path(out_dir)} is inside the input folder {show_path(path)}"
-                raise I2IError(f"{where}; choose a folder outside it")
-            pairs += [(f, out_dir / f.relative_to(path)) for f in _folder_inputs(path)]
+            pairs += [(f, f.relative_to(path)) for f in _folder_inputs(path)]
         elif path.is_file():
-            pairs.append((path, out_dir / path.name))
+            pairs.append((path, Path(path.name)))
         elif glob.has_magic(spec):
             matches = sorted(Path(m) for m in glob.glob(spec, recursive=True))
             files = [m for m in matches if is_image_file(m) and not m.is_dir()]  # a FIFO is refused when read
             if not files:
                 raise I2IError(f"{show_path(spec)}: the pattern matches no image files")
-            pairs += [(f, out_dir / f.name) for f in files]
+            pairs += [(f, Path(f.name)) for f in files]
         elif path.exists():
             raise I2IError(f"{show_path(spec)}: is {file_kind(path.stat().st_mode)}, not an image file or folder")
         elif os.path.lexists(path):
@@ -65,6 +60,24 @@ def plan_outputs(inputs: Iterable[str], out_dir: str | Path, overwrite: bool = F
             raise I2IError(f"{show_path(spec)}: no such file or folder")
     if not pairs:
         raise I2IError("no input images found")
+    return pairs
+
+
+def plan_outputs(inputs: Iterable[str], out_dir: str | Path, overwrite: bool = False) -> list[tuple[Path, Path]]:
+    """Expands inputs into (input file, output file) pairs and refuses plans that would lose or clobber data."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise I2IError(f"--out {show_path(out_dir)}: is {file_kind(out_dir.stat().st_mode)}, expected a folder")
+    out_resolved = out_dir.resolve()
+    inputs = list(inputs)
+    for spec in inputs:
+        path = Path(spec)
+        if path.is_dir():
+            root = path.resolve()
+            if out_resolved == root or root in out_resolved.parents:
+                where = f"--out {show_path(out_dir)} is inside the input folder {show_path(path)}"
+                raise I2IError(f"{where}; choose a folder outside it")
+    pairs = [(src, out_dir / name) for src, name in expand_inputs(inputs)]
     inputs_resolved = {src.resolve() for src, _ in pairs}
     seen: dict[Path, Path] = {}
     for src, dst in pairs:
@@ -123,4 +136,26 @@ def translate_files(
             report.written.append(dst)
         if on_progress:
             on_progress(len(chunk))
+    return report
+
+
+@dataclass
+class ClassifyReport:
+    results: list[tuple[Path, list[tuple[str, float]]]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # one-line reasons
+
+
+def classify_files(classifier: Classifier, files: list[Path], top_k: int = 5, batch_size: int = 32) -> ClassifyReport:
+    """Reads and classifies ``files`` in chunks; an unreadable file is reported and skipped."""
+    report = ClassifyReport()
+    for start in range(0, len(files), batch_size):
+        loaded: list[tuple[Path, np.ndarray]] = []
+        for path in files[start : start + batch_size]:
+            try:
+                loaded.append((path, read_image(path, classifier.pre.input_channels)))
+            except ImageReadError as exc:
+                report.failed.append(str(exc))
+        if loaded:
+            predictions = classifier([image for _, image in loaded], top_k=top_k)
+            report.results += [(path, top) for (path, _), top in zip(loaded, predictions, strict=True)]
     return report

@@ -1,5 +1,6 @@
-"""Running a generator on images: the steps every translation takes, shared by validation, evaluation and
-``Translator``.
+"""Running a network on images: the steps every translation takes, shared by validation, evaluation and
+``Translator``, and those every classification takes (``classify_arrays``), shared by validation, evaluation and
+``Classifier``.
 
 Every image is processed at its own size: its shorter side is optionally resized to ``infer_size`` (the scale the
 model was trained at), or the whole image to ``fixed_size`` for generators built for one size; it is padded up to the
@@ -17,7 +18,7 @@ import torch
 from torch import nn
 
 from i2i.data.processing import crop_to, denormalize, normalize, pad_to_multiple, resize, short_side_size
-from i2i.inference.preprocessing import Preprocessing
+from i2i.inference.preprocessing import ClassifierPreprocessing, Preprocessing
 from i2i.models.layers import batchnorm_as_instancenorm
 
 
@@ -62,3 +63,15 @@ def translate_arrays(
     """Translates (H, W, C) uint8 images of one size as one batch; returns (H, W, C_out) uint8 images."""
     y = denormalize(run_generator(net, to_batch(images, device), pre))
     return [im.permute(1, 2, 0).cpu().numpy() for im in y]
+
+
+@torch.no_grad()
+def classify_arrays(
+    net: nn.Module, images: list[np.ndarray], pre: ClassifierPreprocessing, device: torch.device
+) -> np.ndarray:
+    """Class probabilities (N, classes) of (H, W, C) uint8 images of any sizes, ``net`` in eval mode: each image is
+    resized to ``pre.image_size`` squared on its own, then all run as one batch (BatchNorm uses its running
+    statistics, so one image's result never depends on the others)."""
+    size = (pre.image_size, pre.image_size)
+    x = torch.cat([resize(to_batch([im], device), size, pre.resize_mode) for im in images])
+    return torch.softmax(net(x).float(), dim=1).cpu().numpy()

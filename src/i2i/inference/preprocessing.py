@@ -1,4 +1,5 @@
-"""How pixels are prepared for a generator and read back from it: part of every release's ``config.json``."""
+"""How pixels are prepared for a network (a generator, or a classifier) and read back from it: part of every
+release's ``config.json``."""
 
 from __future__ import annotations
 
@@ -45,3 +46,19 @@ def resolve_bn_inference(gen_cfg: GeneratorConfig, train_batch_size: int) -> str
     if mode == "auto":
         return "per_image" if train_batch_size == 1 else "running"
     return mode
+
+
+@dataclass(frozen=True)
+class ClassifierPreprocessing:
+    """The inference contract of a classifier: every image is converted to ``input_channels``, resized to
+    ``image_size`` squared (its aspect ratio is not kept: training saw the same) and mapped onto ``normalize``."""
+
+    input_channels: int
+    image_size: int
+    resize_mode: str = "bilinear"
+    normalize: tuple[float, float] = (-1.0, 1.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["normalize"] = list(self.normalize)
+        return data

@@ -1,8 +1,9 @@
 """Training methods: networks plus objective, one file per method, registered by name."""
 
-from i2i.methods import cyclegan, pix2pix, ugatit  # noqa: F401  (registers the methods)
+from i2i.methods import classifier, cyclegan, pix2pix, ugatit  # noqa: F401  (registers the methods)
 from i2i.methods.base import (
     METHODS,
+    ClassifierSlot,
     GeneratorSlot,
     Method,
     MethodConfig,
@@ -14,6 +15,7 @@ from i2i.methods.base import (
 
 __all__ = [
     "METHODS",
+    "ClassifierSlot",
     "GeneratorSlot",
     "Method",
     "MethodConfig",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import torch
@@ -21,7 +21,7 @@ from torch import nn
 
 from i2i.config import Variant
 from i2i.data.config import DataConfig
-from i2i.data.kinds import Example
+from i2i.data.kinds import Example, ScanReport
 from i2i.errors import ConfigError
 from i2i.evaluation.metrics import Goal
 from i2i.inference.preprocessing import Preprocessing
@@ -57,6 +57,20 @@ class GeneratorSlot:
         return self.config.build(self.in_channels, self.out_channels)
 
 
+@dataclass(frozen=True)
+class ClassifierSlot:
+    """The classifier of a method that classifies, as a release ships it: its network's name in
+    ``Method.networks()``, its architecture, input channels and category names (in label order)."""
+
+    network: str
+    config: Any  # a ClassifierNetConfig
+    in_channels: int
+    labels: list[str]
+
+    def build(self) -> nn.Module:
+        return self.config.build(self.in_channels, len(self.labels))
+
+
 @dataclass
 class MethodConfig(Variant):
     """A training method's objective and networks; ``build`` makes the method for a dataset's channel counts."""
@@ -64,9 +78,19 @@ class MethodConfig(Variant):
     registry: ClassVar[Registry[type[Variant]]] = METHODS
     default_name: ClassVar[str] = "pix2pix"
     data_kind: ClassVar[str] = "paired"  # which i2i.data.DATA_KINDS entry feeds this method
+    # Options left null in a recipe and filled from the training data when a run starts (``adopt_data``); a resume
+    # takes them from the checkpoint's config.
+    data_bound: ClassVar[tuple[str, ...]] = ()
 
     def build(self, data: DataConfig) -> Method:
         raise NotImplementedError
+
+    def adopt_data(self, report: ScanReport) -> None:
+        """Fills (or checks) ``data_bound`` options from the scan of the training split, before ``build``."""
+
+    def classifier_slot(self, data: DataConfig) -> ClassifierSlot | None:
+        """The classifier a release ships, for methods that classify (None for translating methods)."""
+        return None
 
     def generator_slots(self, data: DataConfig) -> list[GeneratorSlot]:
         """The generators that translate, the one of the trained direction first (see ``GeneratorSlot``)."""
@@ -131,7 +155,8 @@ class Validation(Protocol):
         is undefined for it (e.g. an image smaller than SSIM's window)."""
 
     def metrics(self) -> dict[str, float]:
-        """The means so far, by the names of ``MethodConfig.validation_metrics`` (empty before any example)."""
+        """The means so far, by the names of ``MethodConfig.validation_metrics`` (empty before any example), and
+        any finer figures worth logging (e.g. ``accuracy/<category>``)."""
 
 
 class StepContext(Protocol):

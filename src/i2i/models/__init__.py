@@ -1,6 +1,6 @@
 """Networks: pure nn.Modules built from registered config dataclasses (no optimizers, devices or file I/O)."""
 
-from i2i.models import discriminators, resnet, ugatit, unet  # noqa: F401  (registers the architectures)
+from i2i.models import classifiers, discriminators, resnet, ugatit, unet  # noqa: F401  (registers the architectures)
 from i2i.models.base import (
     DISCRIMINATORS,
     GENERATORS,

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
+import re
 import stat
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,3 +191,61 @@ def first_nonfinite(tensors: Mapping[str, torch.Tensor]) -> str | None:
     if bool(flags.all()):
         return None
     return floats[int((~flags).nonzero()[0])][0]
+
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_MAGIC = b"\x80"  # the PROTO opcode a pickle of protocol 2+ starts with: torch's legacy format
+
+
+def read_torch_file(path: Path, noun: str, plain: str = "tensors") -> Any:
+    """What a ``torch.save`` file holds, read with ``weights_only=True``: tensors and plain data only, never code.
+
+    Whatever the file is (a named pipe, a text file, a foreign zip, a truncated or crafted file), the result is its
+    content or a one-line CheckpointError in i2i's own words (torch's advice on loading files it refused is never
+    passed on). ``noun`` names what the file should be ("checkpoint", "weights file"); ``plain`` what it may hold.
+    """
+    regular_file(path, f"{noun} not found")
+    _check_container(path, noun)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f"the Python object '{found.group(1)}'" if found else "Python objects"
+        raise CheckpointError(
+            f"{path}: refused to load: it holds {what}, not {plain}; i2i never runs code from a {noun}"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - torch raises many types (KeyError, EOFError, RuntimeError) for other files
+        raise CheckpointError(f"{path}: not a readable {noun} (truncated or corrupt{_detail(exc)})") from None
+
+
+def _check_container(path: Path, noun: str) -> None:
+    """Refuses files torch.load must not be handed: not a PyTorch file at all, a zip that is not a torch file, or a
+    zip whose records are compressed (they could expand to any size; torch writes them stored)."""
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if not magic:
+        raise CheckpointError(f"{path}: not a readable {noun} (the file is empty)")
+    if magic.startswith(_PICKLE_MAGIC):
+        return
+    if magic != _ZIP_MAGIC:
+        raise CheckpointError(f"{path}: not a PyTorch {noun} (neither a zip archive nor a pickle)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            records = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise CheckpointError(
+            f"{path}: not a readable {noun} (truncated or corrupt: an incomplete zip archive)"
+        ) from None
+    if not any(r.filename == "data.pkl" or r.filename.endswith("/data.pkl") for r in records):
+        raise CheckpointError(f"{path}: a zip archive, but not a PyTorch {noun} (no data.pkl in it)")
+    size = path.stat().st_size
+    if any(r.compress_type != zipfile.ZIP_STORED for r in records) or sum(r.file_size for r in records) > size:
+        raise CheckpointError(f"{path}: not a {noun} i2i can read (its records are compressed); refusing to expand it")
+
+
+def _detail(exc: BaseException) -> str:
+    """``: <first line of exc>`` for a message, unless torch's text carries advice (weights_only, trusting files)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if not first or any(word in first.lower() for word in ("weights_only", "trust", "option")):
+        return ""
+    return f": {type(exc).__name__}: {first[:200]}" if isinstance(exc, KeyError) else f": {first[:200]}"

@@ -14,9 +14,6 @@ for resuming a run.
 from __future__ import annotations
 
 import os
-import pickle
-import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -26,7 +23,7 @@ from torch import nn
 
 from i2i.atomic import atomic_write_with
 from i2i.errors import CheckpointError
-from i2i.models.weights import load_weights, regular_file
+from i2i.models.weights import load_weights, read_torch_file, regular_file
 
 STATE_FORMAT = "i2i-train-state"
 STATE_VERSION = 1
@@ -178,19 +175,7 @@ def load_state(path: str | Path) -> dict[str, Any]:
     and ``networks``, each a mapping.
     """
     path = Path(path)
-    regular_file(path, "checkpoint not found")
-    _check_container(path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
-        what = f"the Python object '{found.group(1)}'" if found else "Python objects"
-        raise CheckpointError(
-            f"{path}: refused to load: it holds {what}, not plain training state (tensors, numbers, strings); "
-            "i2i never runs code from a checkpoint"
-        ) from None
-    except Exception as exc:  # noqa: BLE001 - torch raises many types (KeyError, EOFError, RuntimeError) for non-checkpoints
-        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt{_detail(exc)})") from None
+    state = read_torch_file(path, "checkpoint", "plain training state (tensors, numbers, strings)")
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise CheckpointError(f"{path}: not an i2i training checkpoint")
     version = state.get("version", 0)
@@ -209,43 +194,6 @@ def load_state(path: str | Path) -> dict[str, Any]:
             f"{path}: not a complete i2i checkpoint: progress.step must be a whole number, got {step!r:.40}"
         )
     return state
-
-
-_ZIP_MAGIC = b"PK\x03\x04"
-_PICKLE_MAGIC = b"\x80"  # the PROTO opcode a pickle of protocol 2+ starts with: torch's legacy format
-
-
-def _check_container(path: Path) -> None:
-    """Refuses files torch.load must not be handed: not a PyTorch file at all, a zip that is not a checkpoint, or a
-    zip whose records are compressed (they could expand to any size; torch writes them stored)."""
-    with path.open("rb") as f:
-        magic = f.read(4)
-    if not magic:
-        raise CheckpointError(f"{path}: not a readable checkpoint (the file is empty)")
-    if magic.startswith(_PICKLE_MAGIC):
-        return
-    if magic != _ZIP_MAGIC:
-        raise CheckpointError(f"{path}: not a PyTorch checkpoint (neither a zip archive nor a pickle)")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            records = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise CheckpointError(
-            f"{path}: not a readable checkpoint (truncated or corrupt: an incomplete zip archive)"
-        ) from None
-    if not any(r.filename == "data.pkl" or r.filename.endswith("/data.pkl") for r in records):
-        raise CheckpointError(f"{path}: a zip archive, but not a PyTorch checkpoint (no data.pkl in it)")
-    size = path.stat().st_size
-    if any(r.compress_type != zipfile.ZIP_STORED for r in records) or sum(r.file_size for r in records) > size:
-        raise CheckpointError(f"{path}: not a checkpoint i2i wrote (its records are compressed); refusing to expand it")
-
-
-def _detail(exc: BaseException) -> str:
-    """``: <first line of exc>`` for a message, unless torch's text carries advice (weights_only, trusting files)."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if not first or any(word in first.lower() for word in ("weights_only", "trust", "option")):
-        return ""
-    return f": {type(exc).__name__}: {first[:200]}" if isinstance(exc, KeyError) else f": {first[:200]}"
 
 
 # What may change when a run is resumed: how it runs, how often it reports, and how long it goes on; never what it

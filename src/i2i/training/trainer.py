@@ -197,6 +197,10 @@ class Trainer:
         saved = state.get("config")
         if not isinstance(saved, dict):
             raise CheckpointError(f"{path}: the checkpoint holds no run config")
+        saved_method = saved.get("method")
+        for name in self.cfg.method.data_bound:  # filled from the data when the run started: the run's own values
+            if getattr(self.cfg.method, name) is None and isinstance(saved_method, dict):
+                setattr(self.cfg.method, name, saved_method.get(name))
         diffs = resume_differences(saved, to_dict(self.cfg))
         if diffs:
             raise CheckpointError(
@@ -211,6 +215,7 @@ class Trainer:
         self.data = DATA_KINDS.get(self.cfg.method.data_kind)(cfg)
         report = self.data.scan(cfg.train_split)
         report.check(cfg.skip_bad)
+        self.cfg.method.adopt_data(report)
         train, val = report.records, []
         reports = [report]
         if cfg.val_split is not None:
@@ -358,6 +363,7 @@ class Trainer:
             run.val_metrics = validation.metrics()
             self._log(run.loggers, step, {f"val/{k}": v for k, v in run.val_metrics.items()})
             log.info(_format_val(run.progress, run.val_metrics))
+            self._write_figures(run, step, validation)
             self._maybe_save_best(run)
         if sample:
             missing = [
@@ -376,6 +382,15 @@ class Trainer:
                     logger.log_image(step, self.method.sample_tag, grid)
 
     # -- the loop --------------------------------------------------------------------------------------------
+    def _write_figures(self, run: _RunState, step: int, validation: Any) -> None:
+        """Images a validation round renders (a classifier's confusion matrix): ``<run>/<name>.png``, replaced each
+        round, and TensorBoard's ``val/<name>``."""
+        figures = validation.figures() if hasattr(validation, "figures") else {}
+        for name, image in figures.items():
+            write_image(self.run_dir / f"{name}.png", image)
+            for logger in run.loggers:
+                logger.log_image(step, f"val/{name}", image)
+
     def fit(self) -> TrainResult:
         """Trains to the end of the schedule (or max_steps) and returns where the results are.
 
@@ -760,5 +775,11 @@ class _Batches:
 
 
 def _format_val(progress: _Progress, metrics: dict[str, float]) -> str:
-    parts = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+    parts = ", ".join(f"{k} {v:.4g}" for k, v in headline(metrics).items())
     return f"step {progress.step} (epoch {progress.epoch}): validation {parts}"
+
+
+def headline(metrics: dict[str, float]) -> dict[str, float]:
+    """The metrics worth a log line: the method's own, without finer ones such as ``accuracy/<category>`` (those
+    go to metrics.jsonl and TensorBoard)."""
+    return {k: v for k, v in metrics.items() if "/" not in k}
