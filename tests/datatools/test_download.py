@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import socket
 import tarfile
 import threading
@@ -17,13 +18,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
+import py7zr
 import pytest
 from helpers import write_aligned
 from PIL import Image
 
 from i2i.cli import main
 from i2i.data.paired import list_pairs
-from i2i.datatools.download import DATASETS, download_dataset
+from i2i.datatools.download import DATASETS, SKETCHY_VARIANT, download_dataset
+from i2i.datatools.sketchy import VARIANT
 from i2i.imageio import read_image
 
 FACADES = "/pix2pix/datasets/facades.tar.gz"
@@ -301,7 +304,7 @@ def test_trust_on_first_use_guards_a_later_download(server: Server, tmp_path: Pa
     ("damage", "message"),
     [
         (lambda data: data[: len(data) * 2 // 3], "is damaged and cannot be unpacked"),
-        (lambda data: b"<html>Not Found</html>" * 50, "is neither a zip nor a tar archive"),
+        (lambda data: b"<html>Not Found</html>" * 50, "is neither a zip, a tar nor a 7z archive"),
     ],
     ids=["truncated", "not-an-archive"],
 )
@@ -469,12 +472,12 @@ def test_help_states_the_checksum_policy(capsys) -> None:
 def test_registry_entries() -> None:
     expected = {
         "facades", "cityscapes", "maps", "edges2shoes", "edges2handbags", "night2day",
-        "horse2zebra", "apple2orange", "summer2winter_yosemite", "selfie2anime",
+        "horse2zebra", "apple2orange", "summer2winter_yosemite", "selfie2anime", "sketchy",
     }  # fmt: skip
     assert set(DATASETS.names()) == expected
     for name in expected:
         source = DATASETS.get(name)
-        assert source.layout in ("aligned", "unpaired") and source.note and len(source.sides) == 2
+        assert source.layout in ("aligned", "unpaired", "sketchy") and source.note and len(source.sides) == 2
         assert source.sha256 is None or len(source.sha256) == 64
         if source.layout == "aligned":
             assert source.path == f"pix2pix/datasets/{name}.tar.gz" and "train" in source.folders
@@ -482,3 +485,243 @@ def test_registry_entries() -> None:
             assert source.path == f"cyclegan/datasets/{name}.zip" and source.folders == UNPAIRED
     assert DATASETS.get("selfie2anime").path is None and DATASETS.get("selfie2anime").manual
     assert "registering with its owners" in DATASETS.get("cityscapes").note
+    sketchy = DATASETS.get("sketchy")
+    assert sketchy.path is None and sketchy.sha256 is None and sketchy.file == "rendered_256x256.7z"
+    assert sketchy.folders == (f"256x256/photo/{VARIANT}", f"256x256/sketch/{VARIANT}") and SKETCHY_VARIANT == VARIANT
+
+
+# Sketchy: the authors' rendered_256x256.7z ----------------------------------------------------------------------
+
+SKETCHY = "/sketchy/rendered_256x256.7z"  # where the test server serves it when the registry is given a path
+CATEGORIES = ("cat", "car_(sedan)")
+
+
+def png(rng: np.random.Generator) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def sketchy_7z(top: str = "256x256/", extra: tuple[tuple[str, bytes], ...] = (), seed: int = 0) -> bytes:
+    """A .7z laid out like the authors' rendered_256x256.7z: <top>photo/<variant>/<category>/<id>.jpg and
+    <top>sketch/<variant>/<category>/<id>-<n>.png, 2 photos per category with 2 sketches each, plus one augmented
+    variant; ``extra`` members (name, bytes) are added as they are, past py7zr's own check of names."""
+    rng = np.random.default_rng(seed)
+    buffer = io.BytesIO()
+    with py7zr.SevenZipFile(buffer, "w") as zf:
+        for variant in (VARIANT, "tx_000000000010"):
+            for category in CATEGORIES:
+                for i in range(2):
+                    zf.writestr(jpeg(rng), f"{top}photo/{variant}/{category}/n0{i}.jpg")
+                    for n in (1, 2):
+                        zf.writestr(png(rng), f"{top}sketch/{variant}/{category}/n0{i}-{n}.png")
+        for name, data in extra:
+            zf._writestr(data, name)  # the public writestr refuses unsafe names: a hostile archive skips that check
+    return buffer.getvalue()
+
+
+def assert_sketchy(folder: Path, archive: bytes) -> None:
+    """The official layout, every variant the archive held, and SOURCE.json naming the archive."""
+    assert {p.name for p in folder.iterdir()} == {"256x256", "SOURCE.json"}
+    for kind, ext, count in (("photo", ".jpg", 2), ("sketch", ".png", 4)):
+        for variant in (VARIANT, "tx_000000000010"):
+            for category in CATEGORIES:
+                files = sorted((folder / "256x256" / kind / variant / category).iterdir())
+                assert len(files) == count and all(f.suffix == ext for f in files)
+                assert read_image(files[0]).shape[:2] == (16, 16)
+    record = json.loads((folder / "SOURCE.json").read_text())
+    assert record["sha256"] == sha(archive) and record["size"] == len(archive)
+    assert record["layout"] == "sketchy" and record["file"] == "rendered_256x256.7z"
+
+
+@pytest.fixture
+def sketchy_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry entry as it would be with a stable URL, so the download path is tested with a .7z."""
+    entry = DATASETS.get("sketchy")
+    monkeypatch.setitem(DATASETS._entries, "sketchy", dataclasses.replace(entry, path=SKETCHY.lstrip("/")))
+
+
+def test_sketchy_archive_installs_the_official_layout_that_i2i_data_sketchy_reads(tmp_path: Path, capsys) -> None:
+    data = sketchy_7z()
+    archive = tmp_path / "downloads" / "rendered_256x256.7z"
+    archive.parent.mkdir()
+    archive.write_bytes(data)
+    to = tmp_path / "datasets"
+    code, out, err = run_cli(capsys, "sketchy", "--to", str(to), "--archive", str(archive))
+    assert code == 0, err
+    assert_sketchy(to / "sketchy", data)
+    assert f"i2i data sketchy {to / 'sketchy'} --out DIR" in out and sha(data) in out
+    assert archive.read_bytes() == data and sorted(p.name for p in to.iterdir()) == ["sketchy"]
+    # i2i data sketchy reads the installed folder as the official layout (only the non-augmented variant).
+    pairs = tmp_path / "pairs"
+    assert main(["data", "sketchy", str(to / "sketchy"), "--out", str(pairs), "--ratios", "0.5,0.5"]) == 0
+    manifest = json.loads((pairs / "manifest.json").read_text())
+    assert manifest["settings"]["layout"] == "official" and len(manifest["pairs"]) == 2 * 2 * 2
+    assert {row["category"] for row in manifest["pairs"]} == set(CATEGORIES)
+    assert all(f"/{VARIANT}/" in row["sketch"] for row in manifest["pairs"])
+    # A rerun finds it; another archive needs --overwrite and then must match the recorded checksum.
+    assert "already there" in run_cli(capsys, "sketchy", "--to", str(to), "--archive", str(archive))[1]
+    other = tmp_path / "other.7z"
+    other.write_bytes(sketchy_7z(seed=1))
+    code, _, err = run_cli(capsys, "sketchy", "--to", str(to), "--archive", str(other), "--overwrite")
+    line = one_line_error(err)
+    assert code == 2 and f"expected sha256 {sha(data)}" in line and "nothing was installed" in line
+    assert_sketchy(to / "sketchy", data)
+
+
+def test_sketchy_without_an_archive_explains_where_to_get_it(tmp_path: Path, capsys) -> None:
+    code, _, err = run_cli(capsys, "sketchy", "--to", str(tmp_path))
+    line = one_line_error(err)
+    assert code == 2 and "http://sketchy.eye.gatech.edu/" in line
+    assert f"--to {tmp_path} --archive PATH/rendered_256x256.7z" in line
+    assert f"i2i data sketchy {tmp_path}/sketchy --out DIR" in line
+    assert_nothing_installed(tmp_path, "sketchy")
+
+
+@pytest.mark.parametrize(
+    "top",
+    ["256x256/", "rendered_256x256/256x256/", "sketchy/256x256/", ""],
+    ids=["official", "in-a-folder", "named", "bare"],
+)
+def test_sketchy_archive_layouts_all_install_as_the_official_one(tmp_path: Path, top: str) -> None:
+    """An archive of the 256x256 folder's contents ("bare") is put back into 256x256/."""
+    data = sketchy_7z(top=top)
+    archive = tmp_path / "rendered_256x256.7z"
+    archive.write_bytes(data)
+    result = download_dataset("sketchy", tmp_path / "d", archive=archive, progress=False)
+    assert result.path == tmp_path / "d" / "sketchy"
+    assert_sketchy(result.path, data)
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["sketchy"]
+
+
+def test_a_7z_download_resumes_with_a_range_request(server: Server, tmp_path: Path, monkeypatch, sketchy_served):
+    data = sketchy_7z()
+    assert len(data) > 2000
+    server.files[SKETCHY], server.cut_after = data, 1000
+    monkeypatch.setenv("I2I_DATASETS_URL", base(server))
+    result = download_dataset("sketchy", tmp_path, progress=False)
+    assert server.requests == [(SKETCHY, None), (SKETCHY, "bytes=1000-")]
+    assert result.verified_by is None and json.loads((result.path / "SOURCE.json").read_text())["url"].endswith(SKETCHY)
+    assert_sketchy(tmp_path / "sketchy", data)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sketchy"]
+
+
+def test_a_7z_download_offline_fails_fast_with_the_manual_route(tmp_path: Path, capsys, sketchy_served) -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    probe.close()
+    code, _, err = run_cli(capsys, "sketchy", "--to", str(tmp_path), "--base-url", url, "--timeout", "0.5")
+    line = one_line_error(err)
+    assert code == 2 and f"cannot download sketchy from {url}{SKETCHY}" in line
+    assert "--archive PATH/rendered_256x256.7z" in line and f"256x256/photo/{VARIANT}" in line
+    assert_nothing_installed(tmp_path, "sketchy")
+
+
+def _corrupt_middle(data: bytes) -> bytes:
+    damaged = bytearray(data)
+    for i in range(len(data) // 3, len(data) // 3 + 16):
+        damaged[i] ^= 0xFF
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("route", ["download", "archive"])
+@pytest.mark.parametrize(
+    "damage",
+    [lambda data: data[: len(data) * 2 // 3], lambda data: data[:40], _corrupt_middle],
+    ids=["truncated", "truncated-header", "corrupted"],
+)
+def test_damaged_7z_is_one_line_and_leaves_nothing(
+    server: Server, tmp_path: Path, capsys, sketchy_served, route, damage
+):
+    server.files[SKETCHY] = damage(sketchy_7z())
+    to = tmp_path / "d"
+    if route == "download":
+        code, _, err = run_cli(capsys, "sketchy", "--to", str(to), "--base-url", base(server))
+    else:
+        archive = tmp_path / "rendered_256x256.7z"
+        archive.write_bytes(server.files[SKETCHY])
+        code, _, err = run_cli(capsys, "sketchy", "--to", str(to), "--archive", str(archive))
+        assert archive.exists()  # the user's own file is kept
+    line = one_line_error(err)
+    assert code == 2 and "rendered_256x256.7z" in line and "is damaged and cannot be unpacked" in line
+    assert "nothing was installed" in line and ("the download was deleted" in line) == (route == "download")
+    assert_nothing_installed(to, "sketchy")
+
+
+HOSTILE_7Z = {
+    "dotdot": "256x256/../../evil.txt",
+    "backslash-dotdot": "256x256\\..\\..\\evil.txt",
+    "absolute": "{outside}/evil.txt",
+    "drive": "C:/evil.txt",
+}
+
+
+@pytest.mark.parametrize("case", [*HOSTILE_7Z, "symlink"])
+def test_unsafe_7z_members_are_refused(tmp_path: Path, capsys, case: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret")
+    archive = tmp_path / "rendered_256x256.7z"
+    if case == "symlink":  # a real link member, as py7zr stores one from disk (pointing outside)
+        link = tmp_path / "link"
+        link.symlink_to(outside)
+        with py7zr.SevenZipFile(archive, "w") as zf:
+            zf.write(link, "256x256/photo/link")  # first: py7zr cannot write a link after a writestr member
+            zf.writestr(b"x", f"256x256/photo/{VARIANT}/cat/n00.jpg")
+        assert [i.is_symlink for i in py7zr.SevenZipFile(archive).list()] == [True, False]
+        link.unlink()
+    else:
+        archive.write_bytes(sketchy_7z(extra=((HOSTILE_7Z[case].format(outside=outside), b"pwned"),)))
+    to = tmp_path / "datasets"
+    code, _, err = run_cli(capsys, "sketchy", "--to", str(to), "--archive", str(archive))
+    line = one_line_error(err)
+    assert code == 2 and "nothing was installed" in line
+    expected = "holds a link '256x256/photo/link'" if case == "symlink" else "holds an unsafe path"
+    assert expected in line, line
+    assert_nothing_installed(to, "sketchy")
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+    assert not list(tmp_path.rglob("evil.txt")) and archive.exists()
+
+
+def test_7z_modes_are_tamed(tmp_path: Path) -> None:
+    """World-writable files and unwritable folders from a 7z become ordinary (as tarfile's data filter does)."""
+    src = tmp_path / "src" / "256x256"
+    for kind in ("photo", "sketch"):
+        (src / kind / VARIANT / "cat").mkdir(parents=True)
+    (src / "photo" / VARIANT / "cat" / "n00.jpg").write_bytes(jpeg(np.random.default_rng(0)))
+    (src / "photo" / VARIANT / "cat" / "n00.jpg").chmod(0o777)
+    archive = tmp_path / "rendered_256x256.7z"
+    with py7zr.SevenZipFile(archive, "w") as zf:
+        zf.writeall(src, "256x256")
+    (src / "sketch" / VARIANT / "cat").chmod(0o500)  # stored read-only in a second archive
+    archive2 = tmp_path / "readonly.7z"
+    with py7zr.SevenZipFile(archive2, "w") as zf:
+        zf.writeall(src, "256x256")
+    (src / "sketch" / VARIANT / "cat").chmod(0o755)
+    for number, file in enumerate((archive, archive2)):
+        folder = download_dataset("sketchy", tmp_path / f"d{number}", archive=file, progress=False).path
+        photo = folder / "256x256" / "photo" / VARIANT / "cat" / "n00.jpg"
+        assert photo.stat().st_mode & 0o7777 == 0o755
+        assert (folder / "256x256" / "sketch" / VARIANT / "cat").stat().st_mode & 0o700 == 0o700
+
+
+def test_7z_without_the_sketchy_folders_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "rendered_256x256.7z"
+    with py7zr.SevenZipFile(archive, "w") as zf:
+        zf.writestr(b"x", f"256x256/photo/{VARIANT}/cat/n00.jpg")
+    match = f"does not hold the sketchy dataset: expected the folders 256x256/photo/{VARIANT}, 256x256/sketch/"
+    with pytest.raises(Exception, match=re.escape(match)):
+        download_dataset("sketchy", tmp_path / "d", archive=archive, progress=False)
+    assert_nothing_installed(tmp_path / "d", "sketchy")
+
+
+@pytest.mark.parametrize("header_encryption", [False, True])
+def test_password_protected_7z_is_one_line(tmp_path: Path, capsys, header_encryption: bool) -> None:
+    archive = tmp_path / "rendered_256x256.7z"
+    with py7zr.SevenZipFile(archive, "w", password="secret", header_encryption=header_encryption) as zf:
+        zf.writestr(b"x" * 100, f"256x256/photo/{VARIANT}/cat/n00.jpg")
+    code, _, err = run_cli(capsys, "sketchy", "--to", str(tmp_path / "d"), "--archive", str(archive))
+    line = one_line_error(err)
+    assert code == 2 and "rendered_256x256.7z is password-protected" in line and "nothing was installed" in line
+    assert_nothing_installed(tmp_path / "d", "sketchy")

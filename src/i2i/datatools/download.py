@@ -5,11 +5,14 @@ Steps, each safe to interrupt:
    already there; a server that ignores Range is restarted from zero);
 2. verify the sha256 against a known checksum (the registry's, ``--sha256``, or the one recorded in
    ``DIR/NAME/SOURCE.json`` by an earlier download: trust on first use);
-3. extract into a temp folder under ``DIR/.partial/`` (absolute paths, ``..``, links leading outside and special
-   files are refused), check the expected folders, write ``SOURCE.json`` and rename the folder to ``DIR/NAME``.
+3. extract (tar, zip or 7z) into a temp folder under ``DIR/.partial/`` (absolute paths, ``..``, links leading
+   outside and special files are refused; 7z archives may hold no links at all), check the expected folders, write
+   ``SOURCE.json`` and rename the folder to ``DIR/NAME``.
 
 Layouts (see ``i2i.layouts``): ``aligned`` is ``NAME/<split>/*.jpg`` with A|B side by side (pix2pix's own
-archives); ``unpaired`` is ``NAME/trainA``, ``trainB``, ``testA``, ``testB`` (CycleGAN's own archives).
+archives); ``unpaired`` is ``NAME/trainA``, ``trainB``, ``testA``, ``testB`` (CycleGAN's own archives); ``sketchy``
+is the Sketchy database's own ``NAME/256x256/{photo,sketch}/tx_*/<category>/`` (its authors' ``rendered_256x256.7z``),
+which ``i2i data sketchy NAME`` turns into sketch → photo pairs.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import posixpath
 import re
 import shutil
+import stat
 import tarfile
 import tempfile
 import time
@@ -59,14 +63,18 @@ class DatasetSource:
 
     Args:
         name: the registry name, also the folder created under ``--to``.
-        layout: ``aligned`` (A|B files in ``<split>/``) or ``unpaired`` (``trainA``, ``trainB``, ``testA``, ``testB``).
-        folders: folders the unpacked dataset must hold (others that come with the archive are kept).
+        layout: ``aligned`` (A|B files in ``<split>/``), ``unpaired`` (``trainA``, ``trainB``, ``testA``, ``testB``)
+            or ``sketchy`` (the Sketchy database's own folders, read by ``i2i data sketchy``).
+        folders: folders the unpacked dataset must hold, relative to ``NAME/`` (others that come with the archive are
+            kept). When they all lie in one folder (``256x256/...``), an archive of that folder's contents is put
+            back into it.
         sides: what the A and B images show.
         note: source and licence, printed before downloading and kept in SOURCE.json.
         path: the archive's path on the server (``--base-url`` replaces the server); None when there is no public one.
         sha256: the archive's checksum, enforced when known.
         size: the archive's size in bytes, enforced when known.
         manual: how to get the dataset by hand when ``path`` is None (``{to}`` is filled in).
+        file_name: the archive's file name when ``path`` is None (default ``NAME.zip``).
     """
 
     name: str
@@ -78,10 +86,11 @@ class DatasetSource:
     sha256: str | None = None
     size: int | None = None
     manual: str = ""
+    file_name: str = ""
 
     @property
     def file(self) -> str:
-        return posixpath.basename(self.path) if self.path else f"{self.name}.zip"
+        return posixpath.basename(self.path) if self.path else (self.file_name or f"{self.name}.zip")
 
     def url(self, server: str) -> str:
         return f"{server.rstrip('/')}/{self.path}"
@@ -91,6 +100,7 @@ DATASETS: Registry[DatasetSource] = Registry("dataset")
 
 _PAIRED = ("train", "val")
 _UNPAIRED = ("trainA", "trainB", "testA", "testB")
+SKETCHY_VARIANT = "tx_000000000000"  # the non-augmented photos and sketches, what `i2i data sketchy` reads
 # No checksums or sizes yet: the archives could not be fetched when this list was written (see the module
 # docstring); add a sha256 here once one has been computed from a trusted download, and it is enforced.
 _SOURCES = [
@@ -149,6 +159,19 @@ _SOURCES = [
         "`i2i data download selfie2anime --to {to} --archive PATH/selfie2anime.zip` (or unpack it yourself so "
         "that {to}/selfie2anime/ holds trainA, trainB, testA and testB)",
     ),
+    DatasetSource(
+        "sketchy", "sketchy", (f"256x256/photo/{SKETCHY_VARIANT}", f"256x256/sketch/{SKETCHY_VARIANT}"),
+        ("sketch", "photo"),
+        "the Sketchy Database (Sangkloy, Burnell, Ham & Hays, SIGGRAPH 2016), distributed by its authors for "
+        "research; its photos are ImageNet images (research and education use only); make sketch → photo pairs "
+        "from it with `i2i data sketchy`",
+        manual="sketchy has no stable direct download: its authors share rendered_256x256.7z through a "
+        "file-sharing drive linked from the Sketchy site http://sketchy.eye.gatech.edu/; download it by hand and run "
+        "`i2i data download sketchy --to {to} --archive PATH/rendered_256x256.7z` (or unpack it yourself so that "
+        f"{{to}}/sketchy/ holds 256x256/photo/{SKETCHY_VARIANT} and 256x256/sketch/{SKETCHY_VARIANT}), then "
+        "`i2i data sketchy {to}/sketchy --out DIR`",
+        file_name="rendered_256x256.7z",
+    ),
 ]  # fmt: skip
 for _source in _SOURCES:
     DATASETS.register(_source.name)(_source)
@@ -168,8 +191,12 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def _holds(folder: Path, folders: Sequence[str]) -> bool:
+    return all((folder / f).is_dir() for f in folders)
+
+
 def _is_complete(folder: Path, source: DatasetSource) -> bool:
-    return all((folder / f).is_dir() for f in source.folders)
+    return _holds(folder, source.folders)
 
 
 def _manual_hint(source: DatasetSource, to: Path) -> str:
@@ -342,20 +369,71 @@ def _check_tar_member(member: tarfile.TarInfo, dest: str, archive: str) -> None:
 
 
 _FILTER_ERRORS = getattr(tarfile, "FilterError", ())  # Python 3.10.12+, 3.11.4+
+_7Z_MAGIC = b"7z\xbc\xaf\x27\x1c"
+
+
+def _is_7z(archive: Path) -> bool:
+    with archive.open("rb") as f:
+        return f.read(len(_7Z_MAGIC)) == _7Z_MAGIC
+
+
+def _tame_modes(root: str) -> None:
+    """What tarfile's data filter does to modes, for 7z: no setuid/setgid/sticky bits, no group or world write,
+    and the owner may read and write (and enter folders), so nothing unpacked is hostile or undeletable."""
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                continue
+            wanted = (mode & 0o755) | (0o700 if stat.S_ISDIR(mode) else 0o600)
+            if stat.S_IMODE(mode) != wanted:
+                os.chmod(path, wanted)  # top-down: a folder is fixed before os.walk lists it
+
+
+def _extract_7z(archive: Path, root: str, label: str) -> None:
+    """Unpacks a 7z archive with py7zr after checking every member: regular files and folders only, no links."""
+    import py7zr  # lazily: only 7z archives need it
+
+    try:
+        with py7zr.SevenZipFile(archive, mode="r") as zf:
+            if zf.needs_password():
+                raise DownloadError(f"{label} is password-protected; unpack it yourself and install the folder")
+            for info in zf.list():
+                _check_name(info.filename, label)
+                if info.is_symlink:
+                    raise DownloadError(f"{label} holds a link {info.filename!r} (7z archives may hold no links)")
+                if not (info.is_file or info.is_directory):
+                    raise DownloadError(f"{label} holds a device or special file {info.filename!r}")
+                path = os.path.realpath(os.path.join(root, info.filename))
+                if os.path.commonpath([root, path]) != root:
+                    raise DownloadError(f"{label} writes {info.filename!r} through a link leading outside its folder")
+            zf.extractall(path=root)
+    except py7zr.exceptions.CrcError as exc:
+        raise DownloadError(f"{label} is damaged and cannot be unpacked (CRC error in {exc.filename})") from None
+    except py7zr.exceptions.PasswordRequired:
+        raise DownloadError(f"{label} is password-protected; unpack it yourself and install the folder") from None
+    except (py7zr.exceptions.ArchiveError, ValueError) as exc:  # ValueError: contradictory member attributes
+        reason = _one_line(exc) or type(exc).__name__
+        raise DownloadError(f"{label} is damaged and cannot be unpacked ({reason})") from None
+    _tame_modes(root)
 
 
 def extract_archive(archive: Path, dest: Path) -> None:
-    """Unpacks a tar (any compression) or zip archive into the existing folder ``dest``, refusing unsafe members.
+    """Unpacks a tar (any compression), zip or 7z archive into the existing folder ``dest``, refusing unsafe members.
 
     Every member is checked before it is written: no absolute paths or ``..``, no links leading outside (resolved
-    on disk, so chains of links are caught), no devices or FIFOs. Tar archives also go through tarfile's ``data``
-    filter where Python has it (3.10.12+, 3.11.4+). Raises DownloadError for an unsafe or damaged archive, which
-    may leave part of it in ``dest``.
+    on disk, so chains of links are caught), no devices or FIFOs; 7z archives (unpacked with py7zr) may hold no
+    links at all, and their modes are tamed afterwards. Tar archives also go through tarfile's ``data`` filter
+    where Python has it (3.10.12+, 3.11.4+). Raises DownloadError for an unsafe or damaged archive, which may
+    leave part of it in ``dest``.
     """
     label = archive.name
     root = os.path.realpath(dest)
     try:
-        if zipfile.is_zipfile(archive):
+        if _is_7z(archive):
+            _extract_7z(archive, root, label)
+        elif zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
                 for info in zf.infolist():
                     _check_name(info.filename, label)
@@ -369,7 +447,7 @@ def extract_archive(archive: Path, dest: Path) -> None:
                         member.mode &= 0o755  # no setuid bits or world-writable files without the data filter
                     tar.extract(member, root, **safe)
         else:
-            raise DownloadError(f"{label} is neither a zip nor a tar archive (damaged, or not the dataset)")
+            raise DownloadError(f"{label} is neither a zip, a tar nor a 7z archive (damaged, or not the dataset)")
     except _FILTER_ERRORS as exc:  # the data filter caught what the checks above let through
         raise DownloadError(f"{label} holds an unsafe member ({_one_line(exc)})") from None
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError) as exc:
@@ -381,12 +459,27 @@ def extract_archive(archive: Path, dest: Path) -> None:
 
 
 def _dataset_root(tmp: Path, source: DatasetSource, label: str) -> Path:
-    """The unpacked folder with ``source.folders``: ``NAME/`` (the authors' archives), the top, or its only folder."""
+    """The unpacked folder with ``source.folders``: ``NAME/`` (the authors' archives), the top, or its only folder.
+
+    When the folders all lie in one folder (Sketchy's ``256x256/``) and the archive holds that folder's contents
+    instead, they are moved back into it, beside ``tmp``, and the folder above is returned.
+    """
     tops = [p for p in tmp.iterdir() if p.is_dir() and not p.name.startswith((".", "__MACOSX"))]
     candidates = [tmp / source.name, tmp] + (tops if len(tops) == 1 else [])
+    candidates = [folder for folder in candidates if folder.is_dir() and not folder.is_symlink()]
     for folder in candidates:
-        if folder.is_dir() and not folder.is_symlink() and _is_complete(folder, source):
+        if _is_complete(folder, source):
             return folder
+    leads = {f.split("/", 1)[0] for f in source.folders}
+    if len(leads) == 1 and all("/" in f for f in source.folders):
+        lead = leads.pop()
+        inner = [f.split("/", 1)[1] for f in source.folders]
+        for folder in candidates:
+            if _holds(folder, inner):
+                wrapped = tmp.parent / f"{tmp.name}.wrapped"
+                wrapped.mkdir()
+                os.replace(folder, wrapped / lead)
+                return wrapped
     found = ", ".join(sorted(p.name for p in tmp.iterdir())[:10]) or "nothing"
     raise DownloadError(
         f"{label} does not hold the {source.name} dataset: expected the folders {', '.join(source.folders)} "
@@ -541,6 +634,9 @@ so unless one is known the sha256 of what was downloaded is printed and recorded
 (trust on first use: a later --overwrite download must match it). --sha256 HEX enforces a checksum you trust;
 a known checksum is always enforced.
 Offline: the error names the URL; download it by hand and install it with --archive PATH.
+Archives: tar (any compression), zip and 7z (unpacked with py7zr); unsafe members are refused.
+Sketchy: the authors share rendered_256x256.7z from http://sketchy.eye.gatech.edu/ (no stable direct URL);
+install it with --archive PATH/rendered_256x256.7z, then make pairs with `i2i data sketchy DIR/sketchy`.
 """
 
 
@@ -557,7 +653,7 @@ def _positive_float(text: str) -> float:
 def command(argv: Sequence[str]) -> int:
     table = "\n".join(
         f"  {s.name:<24}{s.layout:<10}A = {s.sides[0]}, B = {s.sides[1]}"
-        + ("" if s.path else "  (no public archive: --archive only)")
+        + ("" if s.path else "  (no stable direct URL: --archive only)")
         for s in (DATASETS.get(n) for n in DATASETS.names())
     )
     parser = argparse.ArgumentParser(
@@ -599,4 +695,6 @@ def command(argv: Sequence[str]) -> int:
     checked = f"verified against {result.verified_by}" if result.verified_by else "recorded in SOURCE.json"
     print(f"{source.name} ready in {result.path} ({source.layout}; A = {source.sides[0]}, B = {source.sides[1]})")
     print(f"sha256 {result.sha256} ({checked})")
+    if source.layout == "sketchy":
+        print(f"make sketch → photo pairs with: i2i data sketchy {result.path} --out DIR")
     return 0
