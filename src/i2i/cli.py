@@ -255,8 +255,17 @@ def _export(argv: Sequence[str]) -> int:
         default="float32",
         help="how the weights are stored: float32 (default) or float16 (half the size; loaded back as float32)",
     )
+    parser.add_argument(
+        "--card", help="a Markdown file to ship as the release's README.md instead of the generated model card"
+    )
     args = parser.parse_args(argv)
-    out = write_release(open_model(args.run), args.out, args.overwrite, args.weights_dtype)
+    card = None
+    if args.card:
+        try:
+            card = Path(args.card).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise I2IError(f"--card {args.card}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    out = write_release(open_model(args.run), args.out, args.overwrite, args.weights_dtype, card)
     print(f"release written to {out}")
     return 0
 
@@ -295,6 +304,28 @@ def _bench(argv: Sequence[str]) -> int:
     return 0
 
 
+def _gallery(argv: Sequence[str]) -> int:
+    import time
+
+    from i2i.gallery import collect, write_page
+
+    parser = argparse.ArgumentParser(
+        prog="i2i gallery",
+        description="Run every release folder under MODELS_DIR on its examples/ (translate; classify sketches) and "
+        "write one HTML page.",
+    )
+    parser.add_argument("models", nargs="?", default="models", help="folder holding release folders (default models)")
+    parser.add_argument("--out", default="runs/gallery", help="output folder (default runs/gallery)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), auto (CUDA if available), cuda or cuda:N")
+    args = parser.parse_args(argv)
+    refuse_risky_out(args.out, "gallery")
+    started = time.perf_counter()
+    sections = collect(Path(args.models), Path(args.out), args.device)
+    page = write_page(sections, Path(args.out), Path(args.models), args.device, time.perf_counter() - started)
+    print(f"gallery: {page}")
+    return 1 if any(section.problems for section in sections) else 0
+
+
 def _data(argv: Sequence[str]) -> int:
     from i2i.datatools.commands import main as data_main
 
@@ -316,6 +347,7 @@ COMMANDS = {
     "classify": (_classify, "say which categories images show (a classifier's top-k with probabilities)"),
     "export": (_export, "write a release folder from a run"),
     "bench": (_bench, "measure training and inference speed of a recipe (table + JSON)"),
+    "gallery": (_gallery, "show what the bundled models do with their examples (one HTML page)"),
     "data": (_data, "prepare and check datasets: check, combine, split, pairs, sketchy, download"),
 }
 

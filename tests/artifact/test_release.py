@@ -59,6 +59,39 @@ def test_export_refuses_to_overwrite(tiny_run: Path, tmp_path: Path) -> None:
     write_release(open_model(tiny_run), tmp_path / "r", overwrite=True)
 
 
+def test_export_with_the_authors_card_keeps_the_examples_of_the_release_it_replaces(
+    tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """How the bundled models are re-exported: one command replaces the weights and keeps README.md (given back as
+    --card) and examples/ (carried over)."""
+    from i2i.cli import main
+
+    release = write_release(open_model(tiny_run), tmp_path / "r")
+    (release / "examples").mkdir()
+    (release / "examples" / "drawing.png").write_bytes(b"an example input")
+    (release / "README.md").write_text("# My facades model\n\nTrained with care.\n")
+    args = ["export", str(tiny_run), "--out", str(release), "--overwrite", "--card", str(release / "README.md")]
+    assert main(args) == 0
+    assert (release / "README.md").read_text() == "# My facades model\n\nTrained with care.\n"
+    assert (release / "examples" / "drawing.png").read_bytes() == b"an example input"
+    assert sorted(p.name for p in release.iterdir()) == ["README.md", "config.json", "examples", "model.safetensors"]
+    assert main(["export", str(tiny_run), "--out", str(tmp_path / "r2"), "--card", str(tmp_path / "none.md")]) == 2
+    assert "none.md: cannot be read (No such file or directory)" in capsys.readouterr().err
+    assert not (tmp_path / "r2").exists()
+
+
+def test_export_into_a_folder_of_examples_keeps_them(tiny_run: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "models" / "facades"
+    (folder / "examples").mkdir(parents=True)
+    (folder / "examples" / "a.png").write_bytes(b"example")
+    write_release(open_model(tiny_run), folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "examples", "model.safetensors"]
+    assert (folder / "examples" / "a.png").read_bytes() == b"example"
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(Exception, match="holds 'notes.txt', which is not part of a release"):
+        write_release(open_model(tiny_run), folder, overwrite=True)
+
+
 def test_weights_for_another_architecture_are_a_clear_error(tiny_run: Path, tmp_path: Path) -> None:
     """A release whose config no longer matches its weights fails with one line naming the mismatch."""
     release = write_release(open_model(tiny_run), tmp_path / "r")

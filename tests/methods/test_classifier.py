@@ -187,8 +187,10 @@ def test_resnet18_starts_from_the_named_weights_file(tmp_path: Path, fmt: str) -
     path = _resnet18_file(tmp_path, fmt)
     net = ResNet18Config(weights=str(path)).build(1, 4)
     load_backbone_weights(net, path, "resnet18")
-    source = torch.load(path, weights_only=True) if fmt == "pth" else __import__("safetensors.torch").torch.load_file(
-        str(path)
+    source = (
+        torch.load(path, weights_only=True)
+        if fmt == "pth"
+        else __import__("safetensors.torch").torch.load_file(str(path))
     )
     for key, tensor in net.body.state_dict().items():
         assert torch.equal(tensor, source[key]), key

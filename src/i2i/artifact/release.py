@@ -8,7 +8,8 @@ Files:
   the second generator's weights file and preprocessing.
 - ``model.safetensors``: the weights of the trained direction's generator, or of the classifier.
 - ``model_reverse.safetensors``: the reverse generator's weights (CycleGAN, U-GAT-IT).
-- ``README.md``: a model card (not read back).
+- ``README.md``: a model card (not read back): generated, or the author's own (``card``).
+- ``examples/``: example inputs (optional, not read back); kept when the release is replaced.
 
 A release is read as a file anyone may have crafted: every file must be a regular file inside the folder, every
 ``config.json`` value is checked (types, ranges, agreement with the generator), and a weights file's header is
@@ -70,7 +71,8 @@ BN_MODES = ("per_image", "running")
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 # What a release folder may hold besides its own files, when --overwrite replaces it: ``i2i eval``'s reports.
-_REPLACEABLE = {CONFIG, WEIGHTS, REVERSE_WEIGHTS, CARD, "eval"}
+EXAMPLES = "examples"
+_REPLACEABLE = {CONFIG, WEIGHTS, REVERSE_WEIGHTS, CARD, EXAMPLES, "eval"}
 
 
 def is_release(path: str | Path) -> bool:
@@ -115,7 +117,13 @@ def release_config(model: Model, weights_dtype: str = "float32") -> dict[str, An
     return meta
 
 
-def write_release(model: Model, out_dir: str | Path, overwrite: bool = False, weights_dtype: str = "float32") -> Path:
+def write_release(
+    model: Model,
+    out_dir: str | Path,
+    overwrite: bool = False,
+    weights_dtype: str = "float32",
+    card: str | None = None,
+) -> Path:
     """Writes ``model`` as release folder ``out_dir``, whole or not at all.
 
     ``out_dir`` must be new, an empty folder, or (with ``overwrite``) a release, which is then replaced; a folder
@@ -123,7 +131,8 @@ def write_release(model: Model, out_dir: str | Path, overwrite: bool = False, we
     temporary sibling folder and renamed into place, so a crash or a full disk leaves the previous state (no
     folder, or the old release), never a partial release and no temporary folder. Weights or buffers holding
     NaN/inf are refused before anything is written. ``weights_dtype`` ``float16`` stores the floating-point weights
-    at half size (a value beyond float16's range is refused).
+    at half size (a value beyond float16's range is refused). ``card``: the model card (``README.md``) to ship
+    instead of the generated one. A replaced release's ``examples/`` folder is carried into the new one.
     """
     if weights_dtype not in WEIGHTS_DTYPES:
         raise I2IError(f"weights dtype must be one of {', '.join(WEIGHTS_DTYPES)}, got {weights_dtype!r}")
@@ -136,13 +145,14 @@ def write_release(model: Model, out_dir: str | Path, overwrite: bool = False, we
     for reverse in others:
         files[REVERSE_WEIGHTS] = _weights_bytes(model, reverse, stored)
     files[CONFIG] = (json.dumps(meta, indent=2) + "\n").encode("utf-8")
-    files[CARD] = _model_card(meta).encode("utf-8")
+    files[CARD] = (card if card is not None else _model_card(meta)).encode("utf-8")
     _publish(out_dir, files, replacing)
     return out_dir
 
 
 def _check_destination(out_dir: Path, overwrite: bool) -> bool:
-    """Refuses a destination a release may not go to; True when it is a release that will be replaced."""
+    """Refuses a destination a release may not go to; True when it is a release that will be replaced (or a folder
+    holding nothing but ``examples/``, which the new release keeps)."""
     if os.path.lexists(out_dir) and not out_dir.is_dir():
         raise I2IError(f"{out_dir}: exists and is not a folder; choose another --out")
     where = out_dir.resolve()
@@ -159,6 +169,8 @@ def _check_destination(out_dir: Path, overwrite: bool) -> bool:
             )
     if not out_dir.is_dir() or not any(out_dir.iterdir()):
         return False
+    if {p.name for p in out_dir.iterdir()} == {EXAMPLES} and (out_dir / EXAMPLES).is_dir():
+        return True  # example inputs waiting for their model: the release goes around them
     if not _holds_release(out_dir):
         raise I2IError(
             f"{out_dir}: not empty and not an i2i release; refusing to write into it (choose a new or empty folder)"
@@ -221,6 +233,8 @@ def _publish(out_dir: Path, files: dict[str, bytes], replacing: bool) -> None:
                 _write_file(tmp / name, data)
             except OSError as exc:
                 raise OSError(exc.errno, exc.strerror or str(exc), str(out_dir / name)) from None
+        if replacing and (target / EXAMPLES).is_dir() and not (target / EXAMPLES).is_symlink():
+            shutil.copytree(target / EXAMPLES, tmp / EXAMPLES, symlinks=True)
         os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes a private folder; a release is as readable as any folder
         fsync_dir(tmp)
         if replacing:
