@@ -223,6 +223,22 @@ def test_transfer_recipe_trains_the_head_of_a_frozen_vgg16(tmp_path: Path) -> No
     assert [tuple(saved[k].shape) for k in head if k.endswith("weight")] == [(256, 25088), (256,), (3, 256)]
 
 
+def test_a_resumed_run_does_not_need_the_backbone_file(tmp_path: Path) -> None:
+    path = _resnet18_file(tmp_path)
+    root = write_classes(tmp_path / "d", {"train": 2, "val": 1}, size=32)
+    backbone = {"name": "resnet18", "weights": str(path), "head": "linear"}
+    sections = {"data": {"crop_size": 32, "load_size": 32}, "train": {"max_steps": 1, "batch_size": 2}}
+    Trainer(classifier_config(root, tmp_path / "runs", backbone=backbone, **sections)).fit()
+    path.unlink()
+    resumed = classifier_config(
+        root, tmp_path / "runs", backbone=backbone, **{**sections, "train": {"max_steps": 2, "batch_size": 2}}
+    )
+    assert Trainer(resumed, resume="auto").fit().step == 2
+    fresh = classifier_config(root, tmp_path / "runs", "fresh", backbone=backbone, **sections)
+    with pytest.raises(CheckpointError, match="weights file not found"):
+        Trainer(fresh).fit()
+
+
 def test_a_missing_backbone_file_is_one_line(tmp_path: Path) -> None:
     net = ResNet18Config().build(3, 2)
     with pytest.raises(CheckpointError, match=r"nothing.pth: weights file not found"):

@@ -190,6 +190,9 @@ class Method(nn.Module):
     def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
         """Restores what ``training_state`` returned (an empty dict: a fresh start)."""
 
+    def load_initial_weights(self) -> None:
+        """Loads pretrained weights a fresh run starts from (e.g. an ImageNet backbone); not called on resume."""
+
     def validator(self, pre: Preprocessing, device: torch.device) -> Validation:
         """A validation round with the current weights, run as inference would run them (``pre`` is the trained
         direction's preprocessing). Called once per round, so it can prepare inference copies of the networks."""

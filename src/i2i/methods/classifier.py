@@ -126,9 +126,13 @@ class ClassifierMethod(Method):
         super().__init__()
         self.config = config
         self.net = config.backbone.build(in_channels, num_classes)
-        weights = config.backbone.pretrained_file
+
+    def load_initial_weights(self) -> None:
+        """A fresh run starts from the backbone's ImageNet weights file, when one is named (a resumed run takes its
+        weights from its checkpoint and never needs the file)."""
+        weights = self.config.backbone.pretrained_file
         if weights is not None:
-            load_backbone_weights(self.net, Path(weights), config.backbone.name)
+            load_backbone_weights(self.net, Path(weights), self.config.backbone.name)
 
     def networks(self) -> dict[str, nn.Module]:
         return {"classifier": self.net}

@@ -206,6 +206,7 @@ RESUMABLE = frozenset(
         "data.num_workers",
         "data.cache",
         "method.generator.bn_inference",
+        "method.backbone.weights",  # the ImageNet file a fresh run started from; a resume reads its checkpoint
         "train.max_steps",
         "train.n_epochs",
         "train.n_epochs_decay",

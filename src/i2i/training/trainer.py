@@ -446,6 +446,8 @@ class Trainer:
         cfg, tc = self.cfg, self.cfg.train
         main = self.dist.is_main
         train_records, val_records = self.setup()
+        if not self.resume_from:
+            self.method.load_initial_weights()
         progress = self._restore(self.resume_from) if self.resume_from else _Progress()
         if self.resume_from:
             log.info("resuming from %s at step %d (epoch %d)", self.resume_from, progress.step, progress.epoch + 1)
