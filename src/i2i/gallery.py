@@ -26,7 +26,7 @@ import numpy as np
 
 from i2i.artifact.model import Model
 from i2i.artifact.open import open_model
-from i2i.artifact.release import CARD, is_release
+from i2i.artifact.release import CARD, EXAMPLES, is_release
 from i2i.atomic import atomic_write_text
 from i2i.errors import I2IError, show_path
 from i2i.imageio import read_image, unsupported_reason, write_image
@@ -34,7 +34,6 @@ from i2i.inference.classifier import Classifier, Prediction
 from i2i.inference.translator import Translator
 from i2i.layouts import scan_folder
 
-EXAMPLES = "examples"  # a release folder's example inputs
 TOP_K = 3  # categories shown per classified image
 SKETCH_PREFIX = "sketch"  # translation models whose folder name starts with this draw from sketches
 MAX_CARD_BYTES = 64 * 1024  # how much of a README.md is read for its first line
