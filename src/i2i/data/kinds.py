@@ -1,8 +1,8 @@
 """What the training loop needs from a dataset, whatever its kind: the data-kind contract, its registry and the
 pre-scan report every kind returns.
 
-A data kind (``paired``, ``unpaired``, ``classes``) offers six operations, so the trainer never needs to know which it has:
-``scan`` a split (listing and fully decoding it, every bad file reported at once), split off a ``holdout``, make
+A data kind (``paired``, ``unpaired``, ``classes``) offers six operations, so the trainer never needs to know which
+it has: ``scan`` a split (listing and fully decoding it, every bad file reported at once), split off a ``holdout``, make
 the augmented ``train_dataset``, decode the split into a ``device_cache`` where that pays, and ``load_example``
 one validation example at its native size. Each kind registers itself in ``DATA_KINDS`` by the name that methods
 give as their ``data_kind``.
