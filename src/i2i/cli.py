@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -391,6 +392,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except I2IError as exc:
         print(f"i2i: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of our output went away (`i2i classify ... | head`): nothing to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that flushing stdout at exit does not fail again
+        return 141
     except OSError as exc:  # disk full, permission denied, ...: say what and where, without a traceback
         print(f"i2i: error: {exc}", file=sys.stderr)
         return 1

@@ -172,3 +172,15 @@ def test_crafted_classifier_releases_are_refused_in_one_line(
     with pytest.raises(CheckpointError, match=message) as info:
         read_release(folder).classifier.network  # noqa: B018 - the weights are read on first use
     assert "\n" not in str(info.value) and str(folder) in str(info.value)
+
+
+def test_classify_into_a_closed_pipe_is_quiet(trained: dict[str, Path]) -> None:
+    """`i2i classify ... | head`: the reader is gone before i2i writes (`true` reads nothing and exits at once, long
+    before i2i has started); i2i stops without an error message."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "i2i.cli", "classify", str(trained["release"]), str(trained["data"] / "test")]
+    script = " ".join(f"'{c}'" for c in command) + " --device cpu | true"
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.stderr == ""
