@@ -183,12 +183,17 @@ def _translate(argv: Sequence[str]) -> int:
     with tqdm(total=len(pairs), unit="img", desc="translate") as bar:
         report = translate_files(translator, pairs, args.batch_size, on_progress=bar.update)
     print(f"wrote {len(report.written)} image(s) to {args.out}")
-    if report.failed:
-        print(f"{len(report.failed)} input(s) could not be read:", file=sys.stderr)
-        for line in report.failed:
-            print(f"  {line}", file=sys.stderr)
-        return 1
-    return 0
+    return _report_failed(report.failed)
+
+
+def _report_failed(failed: list[str]) -> int:
+    """Lists the inputs a command could not read on stderr; the exit status: 1 if there were any, else 0."""
+    if not failed:
+        return 0
+    print(f"{len(failed)} input(s) could not be read:", file=sys.stderr)
+    for line in failed:
+        print(f"  {line}", file=sys.stderr)
+    return 1
 
 
 def _classify(argv: Sequence[str]) -> int:
@@ -223,12 +228,7 @@ def _classify(argv: Sequence[str]) -> int:
     else:
         for path, top in report.results:
             print(f"{path}: " + ", ".join(f"{label} {p:.1%}" for label, p in top))
-    if report.failed:
-        print(f"{len(report.failed)} input(s) could not be read:", file=sys.stderr)
-        for line in report.failed:
-            print(f"  {line}", file=sys.stderr)
-        return 1
-    return 0
+    return _report_failed(report.failed)
 
 
 def _export(argv: Sequence[str]) -> int:

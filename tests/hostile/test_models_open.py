@@ -95,7 +95,9 @@ def test_the_parameter_limit_is_checked_before_the_weights_are_read(tmp_path: Pa
 
     release = good_release(tmp_path / "r")
     monkeypatch.setattr(weights_module, "MAX_PARAMETERS", 1000)
-    monkeypatch.setattr(release_module, "load_file", lambda *a, **k: pytest.fail("weights read before the check"))
+    monkeypatch.setattr(
+        release_module, "read_safetensors", lambda *a, **k: pytest.fail("weights read before the check")
+    )
     with pytest.raises(CheckpointError, match=r"would hold [\d,]+ values, over the limit of 1,000"):
         open_model(release).generator().network  # noqa: B018
 

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from i2i import __version__
@@ -44,7 +43,7 @@ from i2i.errors import CheckpointError, ConfigError, I2IError
 from i2i.inference.preprocessing import ClassifierPreprocessing, Preprocessing
 from i2i.models.base import GeneratorConfig
 from i2i.models.classifiers import ClassifierNetConfig
-from i2i.models.weights import TensorSpec, build_and_load, dtype_name, first_nonfinite, regular_file
+from i2i.models.weights import TensorSpec, build_and_load, dtype_name, first_nonfinite, read_safetensors, regular_file
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -498,7 +497,7 @@ def _load(build: Any, folder: Path, name: str, arch: Any, stored: torch.dtype | 
     file = _inside(folder, name)
     size = regular_file(file)
     header = _weights_header(file, size)
-    return build_and_load(build, header, functools.partial(_read_weights, file), str(file), arch, stored)
+    return build_and_load(build, header, functools.partial(read_safetensors, file), str(file), arch, stored)
 
 
 def _inside(folder: Path, name: str) -> Path:
@@ -566,16 +565,6 @@ def _weights_header(file: Path, size: int) -> dict[str, TensorSpec]:
     if 8 + length + end != size:
         raise corrupt(f"truncated or padded: its header describes {8 + length + end:,} bytes, the file holds {size:,}")
     return specs
-
-
-def _read_weights(file: Path) -> dict[str, torch.Tensor]:
-    try:
-        return load_file(str(file))
-    except FileNotFoundError:
-        raise CheckpointError(f"{file}: file not found") from None
-    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for corrupt files
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{file}: not a readable safetensors file ({detail})") from None
 
 
 def _section(cls: type, data: dict[str, Any], name: str, where: str) -> Any:

@@ -203,8 +203,3 @@ class ClassData:
     def load_example(self, record: ClassRecord) -> dict[str, Any]:
         """``{"a": image, "label": index}``, the image as a (H, W, C) uint8 array at native size, and its file."""
         return {"a": load_image(record, self.cfg), "label": record.label, "path_a": record.path}
-
-
-def category_names(root: str | Path, split: str) -> list[str]:
-    """The categories a training split defines (its non-empty class folders, sorted), from file names alone."""
-    return list_classes(root, split, None).classes

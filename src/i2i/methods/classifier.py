@@ -9,7 +9,6 @@ they are recorded in the run's config, so checkpoints and releases carry the lab
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,7 +25,7 @@ from i2i.errors import CheckpointError, ConfigError, DatasetError
 from i2i.evaluation.metrics import CLASS_METRICS, ClassScores, Goal
 from i2i.evaluation.visuals import confusion_image, label_card
 from i2i.imageio import to_channels
-from i2i.inference.pipeline import classify_arrays
+from i2i.inference.pipeline import classify_arrays, prepare_generator
 from i2i.inference.preprocessing import ClassifierPreprocessing
 from i2i.methods.base import (
     ADAM_BETA,
@@ -41,7 +40,15 @@ from i2i.methods.base import (
     StepOutput,
 )
 from i2i.models.classifiers import ClassifierNetConfig, SmallCNNConfig
-from i2i.models.weights import read_torch_file, regular_file
+from i2i.models.weights import (
+    TensorSpec,
+    check_fit,
+    first_nonfinite,
+    read_safetensors,
+    read_torch_file,
+    regular_file,
+    specs_of,
+)
 
 MAX_CLASSES = 100_000
 
@@ -151,12 +158,8 @@ class ClassifierMethod(Method):
         return StepOutput({"ce": loss.detach(), "train_accuracy": accuracy})
 
     def validator(self, pre: Any, device: torch.device) -> ClassifierValidation:
-        net = _inference_copy(self.net).to(device)
+        net = prepare_generator(self.net, "running").to(device)  # an eval-mode copy; training goes on
         return ClassifierValidation(net, pre, device, self.config.labels())
-
-
-def _inference_copy(net: nn.Module) -> nn.Module:
-    return copy.deepcopy(net).eval()
 
 
 class ClassifierValidation:
@@ -205,44 +208,27 @@ def load_backbone_weights(net: nn.Module, path: Path, arch: str) -> None:
     if body is None:
         raise ConfigError(f"backbone {arch} takes no pretrained weights file")
     if path.suffix == ".safetensors":
-        state = _read_safetensors(path)
+        regular_file(path, "weights file not found")
+        state = read_safetensors(path)
     else:
         state = read_torch_file(path, "weights file", "tensors")
     if not isinstance(state, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):
         raise CheckpointError(f"{path}: not a weights file (expected a mapping of names to tensors)")
     own = body.state_dict()
-    wanted = {net.body_key(k): k for k in own}  # type: ignore[operator]
+    # The backbone's tensors under the names torchvision's file gives them; floating-point ones are converted to the
+    # network's dtype (a float16 .safetensors file is fine), so only names and shapes must fit.
+    by_file_name = {net.body_key(k): k for k in own}  # type: ignore[operator]
     ignored = tuple(getattr(net, "imagenet_head", ()))
-    unexpected = [k for k in state if k not in wanted and not k.startswith(ignored)]
-    missing = [k for k in wanted if k not in state]
-    wrong = [k for k in wanted if k in state and tuple(state[k].shape) != tuple(own[wanted[k]].shape)]
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} tensors missing (e.g. {missing[0]})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected tensors (e.g. {unexpected[0]})")
-        if wrong:
-            k = wrong[0]
-            parts.append(f"{k} is {list(state[k].shape)}, {arch} has {list(own[wanted[k]].shape)}")
-        raise CheckpointError(f"{path}: not {arch} ImageNet weights: " + "; ".join(parts))
-    loaded = {}
-    for key, own_key in wanted.items():
-        tensor = state[key]
-        if tensor.is_floating_point():
-            if not bool(torch.isfinite(tensor).all()):
-                raise CheckpointError(f"{path}: tensor '{key}' holds NaN or inf values")
-            tensor = tensor.to(own[own_key].dtype)
-        loaded[own_key] = tensor
+    found = {k: v for k, v in state.items() if k in by_file_name or not k.startswith(ignored)}
+    own_specs = specs_of(own)
+    expected = {k: own_specs[own_key] for k, own_key in by_file_name.items()}
+    as_own = {
+        k: TensorSpec(tuple(v.shape), expected[k].dtype if k in expected and v.is_floating_point() else v.dtype)
+        for k, v in found.items()
+    }
+    check_fit(expected, as_own, str(path), arch, lead=f"not {arch} ImageNet weights")
+    bad = first_nonfinite(found)
+    if bad is not None:
+        raise CheckpointError(f"{path}: tensor '{bad}' holds NaN or inf values")
+    loaded = {own_key: found[k].to(own[own_key].dtype) for k, own_key in by_file_name.items()}
     body.load_state_dict(loaded)
-
-
-def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
-
-    regular_file(path, "weights file not found")
-    try:
-        return load_file(str(path))
-    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for corrupt files
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable safetensors file ({detail[:200]})") from None

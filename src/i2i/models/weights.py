@@ -58,9 +58,11 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def check_fit(own: Mapping[str, TensorSpec], found: Mapping[str, TensorSpec], source: str, arch: Any) -> None:
+def check_fit(
+    own: Mapping[str, TensorSpec], found: Mapping[str, TensorSpec], source: str, arch: Any, lead: str | None = None
+) -> None:
     """Refuses weights ``found`` (a file's tensors) that are not exactly the network's tensors ``own``: the same
-    names and shapes (else ``weights do not fit the architecture``), then the same dtypes (never cast)."""
+    names and shapes (else ``weights do not fit the architecture``, or ``lead``), then the same dtypes (never cast)."""
     missing = [k for k in own if k not in found]
     unexpected = [k for k in found if k not in own]
     wrong_shape = [k for k in found if k in own and own[k].shape != found[k].shape]
@@ -76,7 +78,8 @@ def check_fit(own: Mapping[str, TensorSpec], found: Mapping[str, TensorSpec], so
                 f"{len(wrong_shape)} tensors of another shape (e.g. {k}: {found[k].shape} in the file, "
                 f"{own[k].shape} in the model)"
             )
-        raise CheckpointError(f"{source}: weights do not fit the architecture {arch}: " + "; ".join(parts))
+        lead = lead or f"weights do not fit the architecture {arch}"
+        raise CheckpointError(f"{source}: {lead}: " + "; ".join(parts))
     for k, spec in found.items():
         if spec.dtype != own[k].dtype:
             theirs, ours = dtype_name(spec.dtype), dtype_name(own[k].dtype)
@@ -249,3 +252,16 @@ def _detail(exc: BaseException) -> str:
     if not first or any(word in first.lower() for word in ("weights_only", "trust", "option")):
         return ""
     return f": {type(exc).__name__}: {first[:200]}" if isinstance(exc, KeyError) else f": {first[:200]}"
+
+
+def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file, or a one-line CheckpointError naming it."""
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: file not found") from None
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for corrupt files
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable safetensors file ({detail[:200]})") from None
