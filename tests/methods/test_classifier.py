@@ -332,7 +332,7 @@ def test_backbone_weights_never_travel_into_a_release(tmp_path: Path) -> None:
     assert open_model(release).classifier.network is not None
 
 
-def test_confusion_matrix_image_names_the_categories() -> None:
+def test_confusion_matrix_image_has_a_cell_for_every_category() -> None:
     from i2i.evaluation.visuals import confusion_image
 
     matrix = np.array([[3, 1], [0, 4]])
