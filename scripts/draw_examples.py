@@ -21,6 +21,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from i2i.artifact.inputs import read_palette
+
 SIZE = 256  # every example is SIZE x SIZE RGB
 SCALE = 4  # strokes are drawn at SCALE times the size and box-filtered down: anti-aliased like a canvas
 REPO = Path(__file__).resolve().parents[1]
@@ -468,21 +470,9 @@ SHOES: dict[str, Callable[[Sketch], None]] = {"sneaker": sneaker, "high_heel": h
 
 # --- facade label maps ------------------------------------------------------------------------------------------------
 
-# The CMP facade classes in pix2pix's facades label maps: each class's median colour over the flat regions of the 56
-# label maps in datasets/facades-mini (the maps are the CMP indices 1..12 through a jet colour map, saved as JPEG).
+# The CMP facade classes in pix2pix's facades label maps and their measured colours: configs/palettes/facades.yaml.
 PALETTE: dict[str, tuple[int, int, int]] = {
-    "background": (0, 0, 222),
-    "facade": (0, 48, 255),
-    "window": (0, 128, 255),
-    "door": (0, 207, 255),
-    "cornice": (32, 255, 226),
-    "sill": (112, 254, 142),
-    "balcony": (192, 255, 63),
-    "blind": (255, 240, 1),
-    "deco": (255, 159, 0),
-    "molding": (255, 80, 0),
-    "pillar": (253, 1, 2),
-    "shop": (174, 0, 1),
+    c.name: c.rgb for c in read_palette(Path(__file__).resolve().parents[1] / "configs/palettes/facades.yaml")
 }
 
 

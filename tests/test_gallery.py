@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from helpers import contract_config, draw_shape, tiny_config, write_aligned, write_classes
 from PIL import Image
 
+from i2i.artifact.inputs import InputSpec
 from i2i.artifact.open import open_model
 from i2i.artifact.release import write_release
 from i2i.cli import main
@@ -36,13 +38,14 @@ def _write_examples(folder: Path, sizes: dict[str, tuple[int, int]], sketch: boo
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models folder: two pix2pix translators (one a sketch model) and a classifier, each with examples/."""
+    """A models folder: two pix2pix translators (one with sketch input) and a classifier, each with examples/."""
     root = tmp_path_factory.mktemp("gallery")
     paired = write_aligned(root / "paired", {"train": 2, "val": 1}, size=40)
     models = root / "models"
-    for name in ("facades", "sketch2photo"):
+    for name, kind in (("facades", "image"), ("sketch2photo", "sketch")):  # the input kind pairs it with classifiers
         cfg = tiny_config(paired, root / "runs", name=name, train={"max_steps": 1, "best_metric": None})
-        write_release(open_model(Trainer(cfg).fit().run_dir), models / name)
+        model = dataclasses.replace(open_model(Trainer(cfg).fit().run_dir), input=InputSpec(kind))
+        write_release(model, models / name)
     classes = write_classes(root / "classes", {"train": 2, "val": 1}, size=48)
     cfg = contract_config("classifier", classes, root / "runs", name="shapes", size=48, train={"max_steps": 1})
     write_release(open_model(Trainer(cfg).fit().run_dir), models / "sketch-classifier")

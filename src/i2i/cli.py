@@ -232,6 +232,9 @@ def _classify(argv: Sequence[str]) -> int:
 
 
 def _export(argv: Sequence[str]) -> int:
+    import dataclasses
+
+    from i2i.artifact.inputs import INPUT_KINDS, InputSpec, read_palette
     from i2i.artifact.open import open_model
     from i2i.artifact.release import write_release
 
@@ -259,14 +262,34 @@ def _export(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--card", help="a Markdown file to ship as the release's README.md instead of the generated model card"
     )
+    parser.add_argument(
+        "--input-kind",
+        choices=list(INPUT_KINDS),
+        help="what the model's input looks like to a person (default: kept from a release, else image): a photo-like "
+        "image, a sketch (strokes on white; i2i serve offers a pen and pairs it with served sketch classifiers) or "
+        "labels (a label map painted in --palette's colours)",
+    )
+    parser.add_argument(
+        "--palette",
+        help="YAML or JSON file of the label map's colours, name: '#rrggbb' in order (implies --input-kind labels)",
+    )
     args = parser.parse_args(argv)
+    model = open_model(args.run)
+    if args.palette or args.input_kind:
+        if args.palette and args.input_kind not in (None, "labels"):
+            raise I2IError(f"--palette is for --input-kind labels, not {args.input_kind}")
+        palette = read_palette(args.palette) if args.palette else ()
+        kind = args.input_kind or "labels"
+        if kind == "labels" and not palette:
+            palette = model.input.palette
+        model = dataclasses.replace(model, input=InputSpec(kind, palette))
     card = None
     if args.card:
         try:
             card = Path(args.card).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise I2IError(f"--card {args.card}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
-    out = write_release(open_model(args.run), args.out, args.overwrite, args.weights_dtype, card)
+    out = write_release(model, args.out, args.overwrite, args.weights_dtype, card)
     print(f"release written to {out}")
     return 0
 

@@ -4,7 +4,7 @@
 Every release folder directly under the models folder gets a section: its name, what it does (the first line of its
 ``README.md``, and what kind of model it is), and one row per example image: input | output for a translation
 model, input | top-3 categories for a classifier. Every classifier found also classifies the inputs of each
-translation model whose folder name starts with ``sketch`` (a sketch → photo model), shown beside its rows. The
+translation model whose input is a sketch (``input.kind`` in its config.json), shown beside its rows. The
 page (``index.html``) is self-contained: inline CSS, no script, every image a PNG under ``images/`` beside it. An
 example that cannot be read, or a model that cannot be opened, is listed on the page and on stderr (one line each)
 and the rest goes on.
@@ -35,7 +35,6 @@ from i2i.inference.translator import Translator
 from i2i.layouts import scan_folder
 
 TOP_K = 3  # categories shown per classified image
-SKETCH_PREFIX = "sketch"  # translation models whose folder name starts with this draw from sketches
 MAX_CARD_BYTES = 64 * 1024  # how much of a README.md is read for its first line
 
 
@@ -157,7 +156,7 @@ def _section(item: _Loaded, index: int, out: Path, classifiers: list[tuple[str, 
     section.kind = item.model.describe()
     if item.translator is not None:
         channels = item.translator.pre.input_channels
-        if not item.folder.name.startswith(SKETCH_PREFIX):
+        if item.model.input.kind != "sketch":
             classifiers = []
     else:
         assert item.classifier is not None

@@ -168,8 +168,9 @@ def take_max_pixels_option(argv: list[str]) -> list[str]:
 _PILLOW_LIMIT_LOCK = threading.Lock()
 
 
-def _open_header(path: Path, limit: int) -> Image.Image:
-    """Image.open with Pillow's own bomb check lifted (this module's limit decides) and never below ``limit``."""
+def _open_header(path: Path | io.BytesIO, limit: int) -> Image.Image:
+    """Image.open (of a file or bytes in memory) with Pillow's own bomb check lifted (this module's limit decides)
+    and never below ``limit``."""
     with _PILLOW_LIMIT_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         pillow_limit = Image.MAX_IMAGE_PIXELS
@@ -194,36 +195,49 @@ def _open(path: Path) -> Image.Image:
         raise ImageReadError(path, reason)
     if info.st_size == 0:
         raise ImageReadError(path, "empty file (0 bytes)")
+    return _open_checked(path, path, limit)
+
+
+def _open_checked(source: Path | io.BytesIO, name: str | Path, limit: int) -> Image.Image:
+    """Opens ``source`` (a file, or bytes in memory named ``name`` in messages) and reads its header; refuses it
+    (ImageReadError naming ``name``) when it is not an image or is over ``limit`` pixels."""
     try:
-        im = _open_header(path, limit)
+        im = _open_header(source, limit)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # a plugin's own size check
-        raise ImageReadError(path, f"over the limit of {limit} pixels ({exc})") from None
+        raise ImageReadError(name, f"over the limit of {limit} pixels ({exc})") from None
     except UnidentifiedImageError:
-        if is_unsupported_image_file(path):
-            raise ImageReadError(path, unsupported_reason(path)) from None
-        raise ImageReadError(path, f"not a readable image ({_sniff(path)})") from None
+        if is_unsupported_image_file(name):
+            raise ImageReadError(name, unsupported_reason(name)) from None
+        raise ImageReadError(name, f"not a readable image ({_sniff(source)})") from None
     except PermissionError:
-        raise ImageReadError(path, "permission denied") from None
+        raise ImageReadError(name, "permission denied") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageReadError(path, f"corrupt image header ({exc})") from None
+        raise ImageReadError(name, f"corrupt image header ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - hostile headers can trip any plugin error; name it, don't crash
-        raise ImageReadError(path, f"corrupt image header ({type(exc).__name__}: {exc})") from None
+        raise ImageReadError(name, f"corrupt image header ({type(exc).__name__}: {exc})") from None
     width, height = im.size
     if width * height > limit:
         im.close()
-        raise ImageTooLargeError(path, width, height, limit)
+        raise ImageTooLargeError(name, width, height, limit)
     return im
 
 
-def _sniff(path: Path) -> str:
-    """A short description of what a file that is not an image seems to hold."""
-    try:
-        with path.open("rb") as f:
-            head = f.read(512)
-    except OSError:
-        return "unreadable"
+def _sniff(source: Path | io.BytesIO) -> str:
+    """A short description of what a file (or bytes) that is not an image seems to hold."""
+    if isinstance(source, io.BytesIO):
+        head = source.getvalue()[:512]
+    else:
+        try:
+            with source.open("rb") as f:
+                head = f.read(512)
+        except OSError:
+            return "unreadable"
     if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
-        return "the file holds text, not image data"
+        return (
+            "the data is text, not an image"
+            if isinstance(source, io.BytesIO)
+            else "the file holds text, not image data"
+        )
     return "unknown or unsupported format"
 
 
@@ -256,18 +270,37 @@ def read_image(path: str | Path, channels: int = 3) -> np.ndarray:
         raise ValueError(f"channels must be 1 or 3, got {channels}")
     path = Path(path)
     with _open(path) as im:
-        try:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            array = _to_uint8(im, channels)
-        except _UnsupportedPixels as exc:
-            raise ImageReadError(path, str(exc)) from None
-        except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
-            raise ImageReadError(path, f"truncated or corrupt image data ({exc})") from None
-        except Exception as exc:  # noqa: BLE001 - hostile files can trip any decoder error; name it, don't crash
-            raise ImageReadError(path, f"cannot decode image ({type(exc).__name__}: {exc})") from None
+        return _decode(im, path, channels)
+
+
+def decode_image(data: bytes, name: str, channels: int = 3, limit: int | None = None) -> np.ndarray:
+    """Decodes image bytes held in memory (an upload) like ``read_image`` decodes a file: same rules, same one-line
+    errors, naming ``name``. ``limit``: the pixel limit (None: ``max_pixels()``), checked from the header first.
+
+    Raises ImageReadError (ImageTooLargeError when over the limit).
+    """
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    if not data:
+        raise ImageReadError(name, "empty (0 bytes)")
+    with _open_checked(io.BytesIO(data), name, max_pixels() if limit is None else limit) as im:
+        return _decode(im, name, channels)
+
+
+def _decode(im: Image.Image, name: str | Path, channels: int) -> np.ndarray:
+    """The pixels of an opened image as a (H, W, channels) uint8 array; ImageReadError naming ``name``."""
+    try:
+        im.load()
+        im = ImageOps.exif_transpose(im)
+        array = _to_uint8(im, channels)
+    except _UnsupportedPixels as exc:
+        raise ImageReadError(name, str(exc)) from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        raise ImageReadError(name, f"truncated or corrupt image data ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - hostile files can trip any decoder error; name it, don't crash
+        raise ImageReadError(name, f"cannot decode image ({type(exc).__name__}: {exc})") from None
     if array.size == 0:
-        raise ImageReadError(path, "image has zero width or height")
+        raise ImageReadError(name, "image has zero width or height")
     return array
 
 

@@ -5,12 +5,13 @@ one from any model path; ``release.write_release`` writes one as a release folde
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
+from i2i.artifact.inputs import InputSpec
 from i2i.errors import CheckpointError
 from i2i.inference.preprocessing import ClassifierPreprocessing, Preprocessing
 from i2i.models.base import GeneratorConfig
@@ -92,6 +93,7 @@ class Model:
 
     A translation model has generators, the trained direction first: one for methods that learn one direction
     (pix2pix), both for two-way methods (CycleGAN, U-GAT-IT). A classifier has ``classifier`` and no generators.
+    ``input`` says what its (trained direction's) input looks like to a person: an image, a sketch or a label map.
     """
 
     path: Path
@@ -99,6 +101,7 @@ class Model:
     generators: list[Generator]
     source: Source
     classifier: ClassifierNetwork | None = None
+    input: InputSpec = field(default_factory=InputSpec)
 
     @property
     def kind(self) -> str:

@@ -34,6 +34,7 @@ import torch
 from safetensors.torch import save as safetensors_bytes
 
 from i2i import __version__
+from i2i.artifact.inputs import InputSpec
 from i2i.artifact.model import ClassifierNetwork, Generator, Model, Network, Source
 from i2i.atomic import fsync_dir
 from i2i.config import from_dict, to_dict
@@ -99,6 +100,8 @@ def release_config(model: Model, weights_dtype: str = "float32") -> dict[str, An
             "preprocessing": model.classifier.preprocessing.to_dict(),
             "source": model.source.to_dict(),
         }
+        if model.input != InputSpec():
+            meta["input"] = model.input.to_dict()
         if weights_dtype != "float32":
             meta["weights_dtype"] = weights_dtype
         return meta
@@ -111,6 +114,8 @@ def release_config(model: Model, weights_dtype: str = "float32") -> dict[str, An
     }
     for reverse in model.generators[1:]:
         meta["reverse"] = {"weights": REVERSE_WEIGHTS, "preprocessing": reverse.preprocessing.to_dict()}
+    if model.input != InputSpec():
+        meta["input"] = model.input.to_dict()
     if weights_dtype != "float32":
         meta["weights_dtype"] = weights_dtype
     return meta
@@ -396,7 +401,8 @@ def read_release(path: str | Path) -> Model:
             f"{where}: reverse.preprocessing.direction: both generators translate {generators[0].direction}; the "
             "reverse one translates the other way"
         )
-    return Model(path, str(meta.get("method", "")), generators, _source(meta.get("source"), where))
+    spec = InputSpec.from_dict(meta.get("input"), where)
+    return Model(path, str(meta.get("method", "")), generators, _source(meta.get("source"), where), input=spec)
 
 
 def _check_generator(gen_cfg: GeneratorConfig, where: str) -> None:
@@ -473,7 +479,9 @@ def _read_classifier(path: Path, meta: dict[str, Any], where: str) -> Model:
     build = functools.partial(arch.build, pre.input_channels, len(labels))
     load = functools.partial(_load, build, path, WEIGHTS, meta["classifier"], stored)
     network = ClassifierNetwork(arch, load, pre, labels)
-    return Model(path, str(meta.get("method", "")), [], _source(meta.get("source"), where), classifier=network)
+    spec = InputSpec.from_dict(meta.get("input"), where)
+    source = _source(meta.get("source"), where)
+    return Model(path, str(meta.get("method", "")), [], source, classifier=network, input=spec)
 
 
 def _labels(value: Any, where: str) -> list[str]:
