@@ -350,6 +350,80 @@ def _gallery(argv: Sequence[str]) -> int:
     return 1 if any(section.problems for section in sections) else 0
 
 
+def _serve(argv: Sequence[str]) -> int:
+    from i2i.serve.catalog import model_paths
+    from i2i.serve.config import ServeConfig
+    from i2i.serve.server import serve
+
+    d = ServeConfig()
+    parser = argparse.ArgumentParser(
+        prog="i2i serve",
+        description="Serve models: a drawing page at / and a REST API under /v1 (OpenAPI page at /docs). "
+        "Ctrl-C stops it.",
+    )
+    parser.add_argument(
+        "models",
+        nargs="*",
+        help="release folders, run folders or checkpoints, each PATH or NAME=PATH (the name in URLs; default: the "
+        "folder name); a folder of release folders stands for all of them; none: the models bundled in models/",
+    )
+    parser.add_argument("--host", default=d.host, help=f"address to listen on (default {d.host}: this machine only)")
+    parser.add_argument("--port", type=int, default=d.port, help=f"port (default {d.port}; 0: any free port)")
+    parser.add_argument("--device", default=d.device, help="auto (CUDA if available, default), cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--max-upload-mb", type=float, default=d.max_upload_bytes / 2**20, help="largest request body in MB (10)"
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=d.max_pixels,
+        help=f"largest image (width x height) decoded; checked from the header (default {d.max_pixels}, 2048x2048)",
+    )
+    parser.add_argument("--workers", type=int, default=d.workers, help=f"inference threads (default {d.workers})")
+    parser.add_argument(
+        "--queue", type=int, default=d.queue_size, help=f"requests that may wait; more get 503 (default {d.queue_size})"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=d.timeout_s,
+        help=f"seconds a request may wait for a worker before it gets 503 (default {d.timeout_s:g})",
+    )
+    parser.add_argument(
+        "--max-batch", type=int, help="same-size requests of a model run together, up to this (default: 8 on CUDA, 1)"
+    )
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="allow pages from ORIGIN (e.g. http://localhost:3000) to call the API; repeatable (default: none)",
+    )
+    parser.add_argument("--access-log", action="store_true", help="print a line per request")
+    args = parser.parse_args(argv)
+    config = ServeConfig(
+        host=args.host,
+        port=args.port,
+        device=args.device,
+        max_upload_bytes=int(args.max_upload_mb * 2**20),
+        max_pixels=args.max_pixels,
+        workers=args.workers,
+        queue_size=args.queue,
+        timeout_s=args.timeout,
+        max_batch=args.max_batch,
+        cors_origins=list(args.cors_origin),
+    )
+    try:
+        config.check()
+    except ValueError as exc:
+        raise I2IError(f"i2i serve: {exc}") from None
+    try:
+        serve(model_paths(list(args.models)), config, access_log=args.access_log)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _data(argv: Sequence[str]) -> int:
     from i2i.datatools.commands import main as data_main
 
@@ -372,6 +446,7 @@ COMMANDS = {
     "export": (_export, "write a release folder from a run"),
     "bench": (_bench, "measure training and inference speed of a recipe (table + JSON)"),
     "gallery": (_gallery, "show what the bundled models do with their examples (one HTML page)"),
+    "serve": (_serve, "serve models: a drawing page and a REST API (the bundled models by default)"),
     "data": (_data, "prepare and check datasets: check, combine, split, pairs, sketchy, download"),
 }
 

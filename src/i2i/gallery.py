@@ -26,7 +26,7 @@ import numpy as np
 
 from i2i.artifact.model import Model
 from i2i.artifact.open import open_model
-from i2i.artifact.release import CARD, EXAMPLES, is_release
+from i2i.artifact.release import EXAMPLES, card_title, is_release
 from i2i.atomic import atomic_write_text
 from i2i.errors import I2IError, show_path
 from i2i.imageio import read_image, unsupported_reason, write_image
@@ -35,7 +35,6 @@ from i2i.inference.translator import Translator
 from i2i.layouts import scan_folder
 
 TOP_K = 3  # categories shown per classified image
-MAX_CARD_BYTES = 64 * 1024  # how much of a README.md is read for its first line
 
 
 @dataclass
@@ -129,25 +128,10 @@ def _load(folder: Path, device: str) -> _Loaded:
     return item
 
 
-def _describe(item: _Loaded) -> str:
-    """What the model does: the first line of its README.md (a heading's text); "" without one (the page says
-    what kind of model it is in any case)."""
-    first = ""
-    card = item.folder / CARD
-    try:
-        if card.is_file() and not card.is_symlink():
-            with card.open("rb") as f:
-                text = f.read(MAX_CARD_BYTES).decode("utf-8", errors="replace")
-            first = next((line.strip().lstrip("#").strip() for line in text.splitlines() if line.strip()), "")
-    except OSError:
-        first = ""
-    return first[:300]
-
-
 def _section(item: _Loaded, index: int, out: Path, classifiers: list[tuple[str, Classifier]]) -> Section:
     """One model's section: its examples read, translated or classified, and written as PNGs."""
     started = time.perf_counter()
-    section = Section(item.folder.name, _describe(item))
+    section = Section(item.folder.name, card_title(item.folder))
     if item.model is None or item.error is not None:
         section.kind = item.model.describe() if item.model is not None else "a model that cannot be opened"
         section.problems.append(f"cannot be used: {item.error}")

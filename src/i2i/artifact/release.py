@@ -61,6 +61,7 @@ KINDS = {"translator": 1, "classifier": 3}
 MAX_LABELS = 100_000
 MAX_LABEL_CHARS = 200
 
+MAX_CARD_READ_BYTES = 64 * 1024  # how much of a README.md card_title reads
 MAX_CONFIG_BYTES = 2**20  # a release's config.json is about 1.5 kB
 MAX_HEADER_BYTES = 2**24  # a safetensors header (JSON) of 16 MiB describes ~100k tensors
 MAX_SIDE = 16384  # the largest image side a release may ask for (size_multiple, infer_size, fixed_size), as configs
@@ -324,6 +325,22 @@ print(classifier([read_image("drawing.png")])[0])  # [(category, probability), .
 
 
 # --- reading -------------------------------------------------------------------------------------------------------
+
+
+def card_title(path: str | Path, limit: int = 300) -> str:
+    """What the release in folder ``path`` is, in words: the first line of its ``README.md`` (a heading's text,
+    at most ``limit`` characters); "" when it has no readable card. Never raises."""
+    card = Path(path) / CARD
+    try:
+        if not card.is_file() or card.is_symlink():
+            return ""
+        with card.open("rb") as f:
+            text = f.read(MAX_CARD_READ_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    first = next((line.strip().lstrip("#").strip() for line in text.splitlines() if line.strip()), "")
+    return first[:limit]
+
 
 
 def read_config(path: Path) -> dict[str, Any]:

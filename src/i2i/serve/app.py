@@ -1,0 +1,401 @@
+"""The web app: the drawing page at ``/`` and the REST API under ``/v1`` (OpenAPI at ``/openapi.json``, its page at
+``/docs``, both served without any CDN).
+
+Every error is JSON ``{"detail": "<one line>"}`` with its status: 404 unknown model, 413 body or image too large,
+415 not an image type, 422 unreadable image or bad parameter, 503 (with ``Retry-After``) queue full or waited too
+long. Request bodies are bounded before anything parses them (``BodyLimit``); images are decoded off the event loop
+with the server's pixel cap checked from the header; inference runs on the ``Scheduler``'s worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+from PIL import Image
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from i2i import __version__
+from i2i.errors import I2IError, show_path
+from i2i.imageio import ImageReadError, ImageTooLargeError, decode_image
+from i2i.serve.catalog import Catalog, ServedModel
+from i2i.serve.config import ServeConfig
+from i2i.serve.scheduler import Busy, Scheduler
+
+log = logging.getLogger("i2i.serve")
+
+STATIC = resources.files("i2i.serve") / "static"
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+UPLOAD_HELP = "send the image as the body (Content-Type image/png, image/jpeg, ...) or as multipart field 'image'"
+PNG_LEVEL = 1  # zlib level of the PNGs sent back: fast to write, still lossless
+
+
+class ApiError(Exception):
+    """An error answered as ``{"detail": message}`` with ``status`` (and extra headers)."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(show_path(str(text)).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": _one_line(message)}, status_code=status, headers=headers)
+
+
+# --- the body limit --------------------------------------------------------------------------------------------------
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes is answered 413 before the app sees any of it.
+
+    A declared ``Content-Length`` over the limit is refused without reading the body; a chunked body is read up to
+    the limit and refused the moment it passes it. Bodies within the limit are handed to the app as they came.
+    """
+
+    def __init__(self, app: Callable, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                await _error(400, "Content-Length is not a number")(scope, receive, send)
+                return
+            if length > self.limit:
+                await self._refuse(scope, receive, send, f"{length:,} bytes")
+                return
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._refuse(scope, receive, send, f"more than {self.limit:,} bytes")
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: str) -> None:
+        limit_mb = self.limit / 2**20
+        message = f"upload too large: {size} is over this server's limit of {limit_mb:g} MB ({self.limit:,} bytes)"
+        await _error(413, message, {"Connection": "close"})(scope, receive, send)
+
+
+# --- reading an upload ---------------------------------------------------------------------------------------------
+
+
+async def read_upload(request: Request) -> tuple[bytes, str]:
+    """The uploaded image's bytes and a name for messages: the raw body (an image media type) or the multipart
+    field ``image``. ApiError 415 for other media types, 422 for a malformed or empty upload."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "multipart/form-data":
+        try:
+            form = await request.form(max_files=1, max_fields=4)
+        except Exception as exc:  # noqa: BLE001 - python-multipart's errors differ across versions
+            raise ApiError(422, f"malformed multipart body ({exc})") from None
+        upload = form.get("image")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(422, f"the multipart body has no file field named 'image'; {UPLOAD_HELP}")
+        part_media = (upload.content_type or "").split(";")[0].strip().lower()
+        name = _one_line(upload.filename or "upload", 80)
+        _check_media(part_media or "application/octet-stream", name)
+        return await upload.read(), name
+    _check_media(media, "upload")
+    return await request.body(), "upload"
+
+
+def _check_media(media: str, name: str) -> None:
+    if media == "application/octet-stream" or (media.startswith("image/") and media != "image/svg+xml"):
+        return
+    shown = media or "no Content-Type"
+    raise ApiError(415, f"{name}: not an image type ({shown}); {UPLOAD_HELP}")
+
+
+def decode_upload(data: bytes, name: str, channels: int, limit: int) -> np.ndarray:
+    """Decodes upload bytes with the server's pixel cap; ApiError 413 over the cap, 422 unreadable."""
+    try:
+        return decode_image(data, name, channels, limit)
+    except ImageTooLargeError as exc:
+        raise ApiError(
+            413,
+            f"{name}: image too large: {exc.width}x{exc.height} = {exc.width * exc.height:,} pixels is over this "
+            f"server's limit of {limit:,} pixels",
+        ) from None
+    except ImageReadError as exc:
+        raise ApiError(422, str(exc)) from None
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image).save(buffer, "PNG", compress_level=PNG_LEVEL)
+    return buffer.getvalue()
+
+
+# --- the app ---------------------------------------------------------------------------------------------------------
+
+
+def create_app(catalog: Catalog, config: ServeConfig, scheduler: Scheduler) -> FastAPI:
+    """The app serving ``catalog``; warms the models up on start (``/v1/ready`` says when) and stops the workers
+    on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        threading.Thread(target=catalog.warm_up, name="i2i-warm-up", daemon=True).start()
+        yield
+        await asyncio.get_running_loop().run_in_executor(None, scheduler.close)
+
+    app = FastAPIOffline(
+        title="i2i",
+        version=__version__,
+        description="Image-to-image translation and sketch classification with the models this server was started "
+        'with. Errors are JSON `{"detail": "<one line>"}`.',
+        lifespan=lifespan,
+        redoc_url=None,
+    )
+    if config.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
+        )
+    app.add_middleware(BodyLimit, limit=config.max_upload_bytes)
+    _add_error_handlers(app)
+    _add_api(app, catalog, config, scheduler)
+    _add_page(app)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no such endpoint: {request.method} {request.url.path} (the API is under /v1; see /docs)"
+        return _error(exc.status_code, detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+        return _error(422, f"bad parameter {where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return _error(500, f"internal error ({type(exc).__name__}); the server log has the details")
+
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The image: the raw body with an image media type, or multipart/form-data with field 'image'.",
+        "content": {
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"image": {"type": "string", "format": "binary"}},
+                    "required": ["image"],
+                }
+            },
+        },
+    }
+}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    words = {
+        404: "no model of that name",
+        413: "body or image too large",
+        415: "not an image type",
+        422: "unreadable image or bad parameter",
+        503: "server busy (queue full or waited too long): retry after Retry-After seconds",
+    }
+    schema = {"type": "object", "properties": {"detail": {"type": "string"}}}
+    return {s: {"description": words[s], "content": {"application/json": {"schema": schema}}} for s in statuses}
+
+
+def _add_api(app: FastAPI, catalog: Catalog, config: ServeConfig, scheduler: Scheduler) -> None:
+    limits = {"max_upload_bytes": config.max_upload_bytes, "max_pixels": config.max_pixels}
+
+    def model_of(name: str, kind: str) -> ServedModel:
+        try:
+            served = catalog.get(name)
+        except LookupError as exc:
+            raise ApiError(404, str(exc)) from None
+        if served.kind != kind:
+            other = "translate" if kind == "classifier" else "classify"
+            raise ApiError(422, f"model {name} is {served.model.describe()}; use /v1/models/{name}/{other}")
+        return served
+
+    async def run(key: tuple, image: np.ndarray, fn: Callable[[list[np.ndarray]], list[Any]]) -> Any:
+        try:
+            return await scheduler.submit(key, image, lambda items: fn(list(items)))
+        except Busy as exc:
+            raise ApiError(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
+
+    @app.get("/v1/health", tags=["server"], summary="Liveness: answers while the models work")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/ready", tags=["server"], summary="Readiness: 200 once every model has run once", responses={503: {}})
+    async def ready() -> JSONResponse:
+        queue = {
+            "waiting": scheduler.waiting,
+            "running": scheduler.running,
+            "workers": scheduler.workers,
+            "queue_size": scheduler.queue_size,
+            "max_batch": scheduler.max_batch,
+            "done": scheduler.stats.done,
+            "refused": scheduler.stats.refused_full + scheduler.stats.refused_timeout,
+        }
+        if not catalog.ready.is_set():
+            return _error(503, "warming up: the models are running once", {"Retry-After": "1"})
+        if catalog.warm_error is not None:
+            return _error(503, f"a model failed its first run: {catalog.warm_error}")
+        return JSONResponse({"status": "ready", "models": list(catalog.models), "queue": queue})
+
+    @app.get("/v1/models", tags=["models"], summary="The served models and what each expects")
+    async def list_models() -> dict[str, Any]:
+        return {"models": [m.info() for m in catalog.models.values()], "limits": limits}
+
+    @app.get("/v1/models/{name}", tags=["models"], summary="One model", responses=_errors(404))
+    async def get_model(name: str) -> dict[str, Any]:
+        try:
+            return catalog.get(name).info()
+        except LookupError as exc:
+            raise ApiError(404, str(exc)) from None
+
+    @app.get(
+        "/v1/models/{name}/examples/{example}",
+        tags=["models"],
+        summary="An example input of a model (names listed in the model's examples)",
+        response_class=FileResponse,
+        responses=_errors(404),
+    )
+    async def get_example(name: str, example: str) -> FileResponse:
+        try:
+            served = catalog.get(name)
+        except LookupError as exc:
+            raise ApiError(404, str(exc)) from None
+        found = served.examples.get(example)
+        if found is None:
+            raise ApiError(404, f"model {name} has no example named {_one_line(example, 80)!r}")
+        return FileResponse(found.path, media_type=found.media_type, headers={"Cache-Control": "max-age=3600"})
+
+    @app.post(
+        "/v1/models/{name}/translate",
+        tags=["inference"],
+        summary="Translate an image (PNG back, the input's size)",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}, **_errors(404, 413, 415, 422, 503)},
+        openapi_extra=UPLOAD_BODY,
+    )
+    async def translate(
+        name: str,
+        request: Request,
+        direction: str | None = Query(None, description="AtoB or BtoA (two-way models); default: the trained one"),
+    ) -> Response:
+        served = model_of(name, "translator")
+        try:
+            way = served.direction(direction)
+        except I2IError as exc:
+            raise ApiError(422, str(exc)) from None
+        data, filename = await read_upload(request)
+        channels = served.translators[way].pre.input_channels
+        image = await run_in_threadpool(decode_upload, data, filename, channels, config.max_pixels)
+        result = await run(
+            ("translate", name, way, image.shape),
+            image,
+            lambda ims: [encode_png(o) for o in served.translate(way, ims)],
+        )
+        headers = {
+            "Cache-Control": "no-store",
+            "X-Inference-Ms": f"{result.run_s * 1000:.1f}",
+            "X-Queue-Ms": f"{result.wait_s * 1000:.1f}",
+            "X-Batch-Size": str(result.batch_size),
+            "X-Direction": way,
+        }
+        return Response(result.value, media_type="image/png", headers=headers)
+
+    @app.post(
+        "/v1/models/{name}/classify",
+        tags=["inference"],
+        summary="Classify an image: the top categories with their probabilities",
+        responses=_errors(404, 413, 415, 422, 503),
+        openapi_extra=UPLOAD_BODY,
+    )
+    async def classify(
+        name: str,
+        request: Request,
+        top_k: int = Query(config.top_k, ge=1, le=1000, description="how many categories to return"),
+    ) -> dict[str, Any]:
+        served = model_of(name, "classifier")
+        assert served.classifier is not None
+        data, filename = await read_upload(request)
+        image = await run_in_threadpool(decode_upload, data, filename, served.input_channels(), config.max_pixels)
+        result = await run(("classify", name), image, lambda ims: list(served.classify(ims)))
+        probs = result.value
+        labels = served.classifier.labels
+        order = np.argsort(-probs, kind="stable")[: min(top_k, len(labels))]
+        return {
+            "model": name,
+            "predictions": [{"label": labels[i], "probability": round(float(probs[i]), 6)} for i in order],
+            "inference_ms": round(result.run_s * 1000, 1),
+            "queue_ms": round(result.wait_s * 1000, 1),
+        }
+
+
+def _add_page(app: FastAPI) -> None:
+    headers = {"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> Response:
+        return Response((STATIC / "index.html").read_bytes(), media_type="text/html; charset=utf-8", headers=headers)
+
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -1,0 +1,261 @@
+"""The models a server serves: release folders (or run folders) named on the command line, opened once at start,
+each with its translators (one per direction) or its classifier, its example inputs and what a client needs to know
+to use it (``info``). Clients name models, never files: the examples are looked up in a table made at start.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from i2i.artifact.inputs import InputSpec
+from i2i.artifact.model import Model
+from i2i.artifact.open import open_model
+from i2i.artifact.release import EXAMPLES, card_title, is_release
+from i2i.errors import I2IError, did_you_mean, show_path
+from i2i.imageio import IMAGE_EXTENSIONS
+from i2i.inference.classifier import Classifier
+from i2i.inference.translator import Translator
+from i2i.layouts import scan_folder
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+CANVAS = 256  # the drawing size a page starts from when the model does not ask for one
+MAX_EXAMPLES = 32  # example inputs listed per model
+MAX_EXAMPLE_BYTES = 8 * 2**20
+MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    path: Path
+    media_type: str
+
+
+@dataclass
+class ServedModel:
+    """One model as the server offers it."""
+
+    name: str
+    path: Path
+    model: Model
+    title: str
+    translators: dict[str, Translator] = field(default_factory=dict)
+    classifier: Classifier | None = None
+    examples: dict[str, Example] = field(default_factory=dict)
+    classifiers: list[str] = field(default_factory=list)  # served classifiers that read this model's (sketch) input
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one batch at a time per model
+
+    @property
+    def kind(self) -> str:
+        return self.model.kind
+
+    def direction(self, requested: str | None) -> str:
+        """The direction a translate request asked for (None: the trained one); I2IError when it has none."""
+        if requested is None:
+            return self.model.trained_direction
+        if requested not in self.translators:
+            if requested not in ("AtoB", "BtoA"):
+                raise I2IError(f"direction must be AtoB or BtoA, got {show_path(requested)[:20]!r}")
+            raise I2IError(
+                f"model {self.name} translates {self.model.trained_direction} only (a {self.model.method} model); "
+                "two-way models (cyclegan, ugatit) take the other direction"
+            )
+        return requested
+
+    def input_channels(self, direction: str | None = None) -> int:
+        if self.classifier is not None:
+            return self.classifier.pre.input_channels
+        return self.translators[self.direction(direction)].pre.input_channels
+
+    def translate(self, direction: str, images: list[np.ndarray]) -> list[np.ndarray]:
+        """Translates same-size images as one batch (each gets the output it would get alone)."""
+        with self.lock:
+            return self.translators[direction].translate_batch(images)
+
+    def classify(self, images: list[np.ndarray]) -> np.ndarray:
+        assert self.classifier is not None
+        with self.lock:
+            return self.classifier.probabilities(images)
+
+    def canvas_size(self) -> int:
+        """The square size a page should draw at: the size the model works at."""
+        if self.classifier is not None:
+            return CANVAS
+        pre = self.translators[self.model.trained_direction].pre
+        if pre.fixed_size or pre.infer_size:
+            return int(pre.fixed_size or pre.infer_size or CANVAS)
+        return max(pre.size_multiple, math.ceil(CANVAS / pre.size_multiple) * pre.size_multiple)
+
+    def info(self, base: str = "/v1") -> dict[str, Any]:
+        """What a client needs to use this model (the /v1/models entries)."""
+        url = f"{base}/models/{self.name}"
+        data: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "method": self.model.method,
+            "title": self.title,
+            "description": self.model.describe(),
+            "input": _input_info(self.model.input, self.input_channels()),
+            "canvas_size": self.canvas_size(),
+            "examples": [{"name": name, "url": f"{url}/examples/{name}"} for name in self.examples],
+        }
+        if self.classifier is not None:
+            data["labels"] = list(self.classifier.labels)
+            data["classify_url"] = f"{url}/classify"
+            return data
+        trained = self.model.trained_direction
+        data["directions"] = [
+            {
+                "direction": direction,
+                "trained": direction == trained,
+                "input_channels": t.pre.input_channels,
+                "output_channels": t.pre.output_channels,
+                "size_multiple": t.pre.size_multiple,
+                "input": _input_info(self.model.input if direction == trained else InputSpec(), t.pre.input_channels),
+            }
+            for direction, t in self.translators.items()
+        ]
+        data["translate_url"] = f"{url}/translate"
+        data["classifiers"] = list(self.classifiers)
+        return data
+
+
+def _input_info(spec: InputSpec, channels: int) -> dict[str, Any]:
+    palette = [{"name": c.name, "color": c.hex} for c in spec.palette] or None
+    return {"kind": spec.kind, "channels": channels, "palette": palette}
+
+
+@dataclass
+class Catalog:
+    """The served models by name, in the order given."""
+
+    models: dict[str, ServedModel]
+    ready: threading.Event = field(default_factory=threading.Event)
+    warm_error: str | None = None
+
+    def get(self, name: str) -> ServedModel:
+        """The model called ``name``; LookupError with a one-line message otherwise."""
+        model = self.models.get(name)
+        if model is None:
+            shown = show_path(name)[:64]
+            raise LookupError(
+                f"no model named {shown!r}{did_you_mean(name, self.models)}; the server has: {', '.join(self.models)}"
+            )
+        return model
+
+    def warm_up(self) -> None:
+        """Runs every network once at its canvas size (the CPU fast path converts its weights on the first call of
+        a shape), then marks the catalog ready."""
+        try:
+            for served in self.models.values():
+                size = served.canvas_size()
+                if served.classifier is not None:
+                    served.classify([np.full((size, size, served.input_channels()), 255, np.uint8)])
+                for direction, translator in served.translators.items():
+                    blank = np.full((size, size, translator.pre.input_channels), 255, np.uint8)
+                    served.translate(direction, [blank])
+        except Exception as exc:  # noqa: BLE001 - reported by the readiness endpoint and the log
+            self.warm_error = f"{type(exc).__name__}: {exc}"
+        self.ready.set()
+
+
+def parse_model_arg(text: str) -> tuple[str | None, Path]:
+    """``PATH`` or ``NAME=PATH`` from the command line."""
+    if "=" in text and NAME.fullmatch(text.split("=", 1)[0]):
+        name, path = text.split("=", 1)
+        return name, Path(path)
+    return None, Path(text)
+
+
+def bundled_models_folder() -> Path | None:
+    """The repo's ``models/`` folder (the bundled releases): ``./models`` if it holds releases, else the one beside
+    the package's source tree (an editable install of a clone); None when neither exists."""
+    for folder in (Path.cwd() / "models", Path(__file__).resolve().parents[3] / "models"):
+        if folder.is_dir() and any(is_release(p) for p in folder.iterdir() if p.is_dir()):
+            return folder
+    return None
+
+
+def model_paths(args: list[str]) -> list[tuple[str, Path]]:
+    """(name, path) for each ``PATH``/``NAME=PATH``; with none, every release in the bundled models folder. A folder
+    that holds releases (like ``models/``) stands for all of them. I2IError in one line for a bad name or path."""
+    if not args:
+        folder = bundled_models_folder()
+        if folder is None:
+            raise I2IError("no models named and no bundled models/ folder found; name release folders to serve")
+        args = [str(folder)]
+    entries: list[tuple[str, Path]] = []
+    for arg in args:
+        name, path = parse_model_arg(arg)
+        if name is None and path.is_dir() and not is_release(path) and not (path / "checkpoints").is_dir():
+            inside = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".") and is_release(p))
+            if inside:
+                entries += [(p.name, p) for p in inside]
+                continue
+        if not path.exists():
+            raise I2IError(f"{show_path(path)}: no such model (a release folder, run folder or checkpoint file)")
+        entries.append((name or path.resolve().name.removesuffix(".pt"), path))
+    seen: dict[str, Path] = {}
+    for name, path in entries:
+        if not NAME.fullmatch(name):
+            raise I2IError(
+                f"{show_path(path)}: {show_path(name)!r} cannot be a model name (letters, digits, '.', '_', '-'; "
+                "at most 64); name it with NAME=PATH"
+            )
+        if name in seen:
+            raise I2IError(f"two models named {name} ({seen[name]} and {path}); name one with NAME=PATH")
+        seen[name] = path
+    return entries
+
+
+def load_catalog(entries: list[tuple[str, Path]], device: str = "auto") -> Catalog:
+    """Opens every model and prepares its networks on ``device``; I2IError (one line, naming the model) when one
+    cannot be used. Sketch translators are paired with every served classifier whose input is a sketch too."""
+    models: dict[str, ServedModel] = {}
+    for name, path in entries:
+        model = open_model(path)
+        served = ServedModel(name, path, model, card_title(path) if path.is_dir() else "")
+        if model.kind == "classifier":
+            served.classifier = Classifier(model.classifier_network(), device)
+        else:
+            served.translators = {g.direction: Translator(g, device) for g in model.generators}
+        served.examples = _examples(path / EXAMPLES) if path.is_dir() else {}
+        models[name] = served
+    sketch_classifiers = [
+        s.name for s in models.values() if s.classifier is not None and s.model.input.kind == "sketch"
+    ]
+    for served in models.values():
+        if served.translators and served.model.input.kind == "sketch":
+            served.classifiers = sketch_classifiers
+    return Catalog(models)
+
+
+def _examples(folder: Path) -> dict[str, Example]:
+    """The example inputs a client may fetch: regular image files directly in ``folder`` with a safe name."""
+    if not folder.is_dir():
+        return {}
+    try:
+        images = scan_folder(folder).images
+    except OSError:
+        return {}
+    found: dict[str, Example] = {}
+    for path in images:
+        media = MEDIA_TYPES.get(path.suffix.lower())
+        if media is None or not NAME.fullmatch(path.name) or path.suffix.lower() not in IMAGE_EXTENSIONS:
+            continue
+        try:
+            if path.is_symlink() or path.stat().st_size > MAX_EXAMPLE_BYTES:
+                continue
+        except OSError:
+            continue
+        found[path.name] = Example(path.name, path, media)
+        if len(found) >= MAX_EXAMPLES:
+            break
+    return found

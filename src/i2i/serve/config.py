@@ -1,0 +1,46 @@
+"""``i2i serve``'s settings, with safe defaults: loopback only, bounded uploads, pixels, queue and waiting time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class ServeConfig:
+    """How the server runs. Every bound has a default that keeps a 2-core machine responsive."""
+
+    host: str = "127.0.0.1"  # anything else is reachable from other machines: the CLI warns
+    port: int = 8000  # 0: any free port (the URL printed says which)
+    device: str = "auto"
+    max_upload_bytes: int = 10 * 2**20  # request bodies above this are refused (413) before they are parsed
+    max_pixels: int = 2048 * 2048  # decoded images above this many pixels are refused (413), from the header
+    workers: int = 1  # inference threads (each model runs one batch at a time)
+    queue_size: int = 16  # requests waiting for a worker; more are refused at once (503 + Retry-After)
+    timeout_s: float = 10.0  # a request that waits this long for a worker is refused (503 + Retry-After)
+    max_batch: int | None = None  # same-model, same-size requests run together; None: 8 on a GPU, 1 on a CPU
+    cors_origins: list[str] = field(default_factory=list)  # empty: no CORS headers (the page is same-origin)
+    max_connections: int = 128  # open connections; beyond it uvicorn answers 503
+    top_k: int = 5  # categories a classify request returns by default
+
+    def check(self) -> None:
+        """ValueError naming the first setting out of range."""
+        rules = [
+            ("port", 0 <= self.port <= 65535, "0..65535"),
+            ("max_upload_bytes", self.max_upload_bytes >= 1024, "at least 1024"),
+            ("max_pixels", self.max_pixels >= 64 * 64, "at least 4096"),
+            ("workers", 1 <= self.workers <= 64, "1..64"),
+            ("queue_size", 0 <= self.queue_size <= 10_000, "0..10000"),
+            ("timeout_s", 0 < self.timeout_s <= 3600, "above 0 and at most 3600"),
+            ("max_batch", self.max_batch is None or 1 <= self.max_batch <= 256, "1..256"),
+            ("max_connections", self.max_connections >= 8, "at least 8"),
+            ("top_k", self.top_k >= 1, "at least 1"),
+        ]
+        for name, ok, rule in rules:
+            if not ok:
+                raise ValueError(f"{name} must be {rule}, got {getattr(self, name)!r}")
+
+    @property
+    def public(self) -> bool:
+        return self.host not in LOOPBACK

@@ -1,0 +1,77 @@
+"""Starting the server: open the models, bind the socket (so ``--port 0`` can say which port it got), print the
+URL, and run uvicorn until Ctrl-C."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import uvicorn
+
+from i2i.errors import I2IError
+from i2i.serve.app import create_app
+from i2i.serve.catalog import load_catalog
+from i2i.serve.config import ServeConfig
+from i2i.serve.scheduler import Scheduler
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (0: a free port); I2IError in one line when it cannot be had."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(256)
+    except OSError as exc:
+        raise I2IError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def serve(
+    entries: list[tuple[str, Path]], config: ServeConfig, echo: Callable[[str], None] = print, access_log: bool = False
+) -> None:
+    """Serves the models until interrupted."""
+    config.check()
+    catalog = load_catalog(entries, config.device)
+    device = next(
+        (t.device for m in catalog.models.values() for t in [*m.translators.values(), m.classifier] if t), None
+    )
+    max_batch = config.max_batch or (8 if device is not None and device.type == "cuda" else 1)
+    scheduler = Scheduler(config.workers, config.queue_size, config.timeout_s, max_batch)
+    app = create_app(catalog, config, scheduler)
+    sock = bind(config.host, config.port)
+    if config.public:
+        print(
+            f"i2i serve: warning: listening on {config.host}, reachable from other machines; there is no login",
+            file=sys.stderr,
+        )
+    names = ", ".join(catalog.models)
+    threads = torch.get_num_threads()
+    echo(f"i2i serve: {len(catalog.models)} model(s) on {device or 'cpu'} ({names}); {threads} torch threads")
+    echo(f"i2i serve: open {url_of(sock)}  (API: {url_of(sock)}docs; Ctrl-C stops it)")
+    sys.stdout.flush()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=access_log,
+            limit_concurrency=config.max_connections,
+            timeout_keep_alive=5,
+            timeout_graceful_shutdown=5,
+        )
+    )
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    echo("i2i serve: stopped")
