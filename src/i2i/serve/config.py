@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass
@@ -43,4 +42,10 @@ class ServeConfig:
 
     @property
     def public(self) -> bool:
-        return self.host not in LOOPBACK
+        """Whether other machines may reach the server (any address but a loopback one)."""
+        if self.host == "localhost":
+            return False
+        try:
+            return not ipaddress.ip_address(self.host).is_loopback
+        except ValueError:  # a host name: it may resolve to anything
+            return True

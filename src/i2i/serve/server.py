@@ -33,7 +33,9 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def url_of(sock: socket.socket) -> str:
+    """The URL to open for a listening socket (a wildcard address is shown as this machine's loopback)."""
     host, port = sock.getsockname()[:2]
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
@@ -52,7 +54,8 @@ def serve(
     sock = bind(config.host, config.port)
     if config.public:
         print(
-            f"i2i serve: warning: listening on {config.host}, reachable from other machines; there is no login",
+            f"i2i serve: warning: listening on {config.host}: other machines can reach this server, and it has no "
+            "login (the default, 127.0.0.1, is this machine only)",
             file=sys.stderr,
         )
     names = ", ".join(catalog.models)
@@ -71,7 +74,7 @@ def serve(
         )
     )
     try:
-        server.run(sockets=[sock])
+        server.run(sockets=[sock])  # uvicorn re-raises Ctrl-C (KeyboardInterrupt) once it has shut down
     finally:
         sock.close()
-    echo("i2i serve: stopped")
+        echo("i2i serve: stopped")
