@@ -11,5 +11,5 @@ def test_every_module_is_in_the_architecture_map() -> None:
     missing = [m for m in modules if f"`{m}`" not in doc]
     assert not missing, f"add a sentence for these modules to docs/architecture.md: {missing}"
     listed = {line.split("`")[1] for line in doc.splitlines() if line.startswith("| `src/")}
-    stale = sorted(listed - set(modules))
+    stale = sorted(m for m in listed - set(modules) if not (m.endswith("/") and (REPO / m).is_dir()))  # or a folder
     assert not stale, f"docs/architecture.md lists modules that no longer exist: {stale}"

@@ -109,7 +109,7 @@ LAYERS = [
     ["i2i.run_config", "i2i.training"],
     ["i2i.artifact"],
     ["i2i.inference", "i2i.evaluation"],
-    ["i2i.bench", "i2i.cli", "i2i.gallery", "i2i.datatools"],
+    ["i2i.bench", "i2i.cli", "i2i.gallery", "i2i.serve", "i2i.datatools"],
 ]
 
 
