@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -295,3 +298,14 @@ def test_responses_are_json_for_unknown_methods(server: Server) -> None:
     response = httpx.delete(server.url + "v1/models")
     assert_error(response, 405)
     assert json.loads(response.text)["detail"]
+
+
+def test_the_readme_python_client_works(server: Server, tmp_path: Path) -> None:
+    readme = (BUNDLED.parent / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "httpx" in b)
+    code = block.replace("http://127.0.0.1:8000/", server.url).replace(
+        '"models/sketch2photo/', f'"{BUNDLED}/sketch2photo/'
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(tmp_path / "teapot.png").size == (256, 256)

@@ -45,7 +45,7 @@ PAGE_CSP = (
     "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 UPLOAD_HELP = "send the image as the body (Content-Type image/png, image/jpeg, ...) or as multipart field 'image'"
-PNG_LEVEL = 1  # zlib level of the PNGs sent back: fast to write, still lossless
+PNG_OPTIONS = {"compress_level": 1, "compress_type": 2}  # zlib level 1, Huffman only: quick to write, lossless
 
 
 class ApiError(Exception):
@@ -169,7 +169,7 @@ def decode_upload(data: bytes, name: str, channels: int, limit: int) -> np.ndarr
 
 def encode_png(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image).save(buffer, "PNG", compress_level=PNG_LEVEL)
+    Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image).save(buffer, "PNG", **PNG_OPTIONS)
     return buffer.getvalue()
 
 
