@@ -22,6 +22,7 @@ from i2i.imageio import (
     MAX_PIXELS_ENV,
     ImageReadError,
     ImageTooLargeError,
+    decode_image,
     file_kind,
     is_image_file,
     is_unsupported_image_file,
@@ -737,3 +738,26 @@ def test_error_names_a_path_with_a_line_break_on_one_line(tmp_path: Path) -> Non
         read_image(path)
     assert str(info.value) == f"{tmp_path}/two\\nlines.png: not a readable image (the file holds text, not image data)"
     assert info.value.path == str(path)  # the real path stays available
+
+
+def test_decode_image_reads_bytes_like_read_image_reads_files(tmp_path: Path) -> None:
+    """Uploads held in memory: same pixels and same one-line refusals as files, naming what the caller calls it."""
+    rgba = Image.fromarray(np.random.default_rng(0).integers(0, 256, (20, 30, 4), dtype=np.uint8), "RGBA")
+    path = save(tmp_path / "a.png", rgba)
+    data = path.read_bytes()
+    assert np.array_equal(decode_image(data, "upload", 3), read_image(path, 3))
+    assert np.array_equal(decode_image(data, "upload", 1), read_image(path, 1))
+    cases = {
+        b"": "upload: empty",
+        b"just some text, not pixels": "upload: not a readable image (the data is text, not an image)",
+        data[: len(data) // 2]: "upload: truncated or corrupt image data",
+    }
+    for body, message in cases.items():
+        with pytest.raises(ImageReadError) as info:
+            decode_image(body, "upload")
+        assert str(info.value).startswith(message) and "\n" not in str(info.value)
+    with pytest.raises(ImageTooLargeError, match="600 pixels is over the limit of 599 pixels"):
+        decode_image(data, "upload", limit=599)
+    huge = write_huge_png(tmp_path / "huge.png").read_bytes()
+    with pytest.raises(ImageTooLargeError):
+        decode_image(huge, "bomb.png", limit=10_000_000)
