@@ -399,6 +399,13 @@ def _serve(argv: Sequence[str]) -> int:
         metavar="ORIGIN",
         help="allow pages from ORIGIN (e.g. http://localhost:3000) to call the API; repeatable (default: none)",
     )
+    parser.add_argument(
+        "--png-compression",
+        type=int,
+        default=d.png_compression,
+        help="PNGs sent back: 0 stores them uncompressed (fastest to write, about 1.5x larger), 1 (default) "
+        "Huffman-only, 2-9 zlib levels (smaller, slower)",
+    )
     parser.add_argument("--access-log", action="store_true", help="print a line per request")
     args = parser.parse_args(argv)
     config = ServeConfig(
@@ -412,6 +419,7 @@ def _serve(argv: Sequence[str]) -> int:
         timeout_s=args.timeout,
         max_batch=args.max_batch,
         cors_origins=list(args.cors_origin),
+        png_compression=args.png_compression,
     )
     try:
         config.check()

@@ -83,6 +83,21 @@ def test_models_say_what_each_expects(server: Server) -> None:
     assert got.content == (BUNDLED / "facades" / "examples" / example["name"]).read_bytes()
     one = httpx.get(server.url + "v1/models/shoes").json()
     assert one == models["shoes"]
+    names = sorted(p.name for p in (BUNDLED / "sketch2photo" / "examples").glob("*.png"))
+    assert [e["name"] for e in models["sketch2photo"]["examples"]] == names  # car_(sedan)_1.png included
+    car = httpx.get(server.url + "v1/models/sketch2photo/examples/car_(sedan)_1.png")
+    assert car.status_code == 200 and car.content == (BUNDLED / "sketch2photo/examples/car_(sedan)_1.png").read_bytes()
+
+
+def test_the_page_and_its_files_are_served_with_safe_headers(server: Server) -> None:
+    page = httpx.get(server.url)
+    assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
+    script = httpx.get(server.url + "static/app.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith(
+        ("text/javascript", "application/javascript")
+    )
+    assert script.headers["x-content-type-options"] == "nosniff" and script.headers["cache-control"] == "no-cache"
+    assert_error(httpx.get(server.url + "static/../config.py"), 404)
 
 
 def test_unknown_models_and_examples_are_404(server: Server) -> None:
@@ -135,6 +150,8 @@ def test_translate_gives_what_the_python_api_gives_at_any_size(server: Server) -
         response = post(server, "v1/models/facades/translate", png(image))
         assert response.status_code == 200 and response.headers["content-type"] == "image/png"
         assert float(response.headers["x-inference-ms"]) > 0 and response.headers["x-direction"] == "BtoA"
+        timing = dict(part.strip().split(";dur=") for part in response.headers["server-timing"].split(","))
+        assert set(timing) == {"decode", "queue", "model", "encode"} and float(timing["model"]) > 0
         out = decode(response.content)
         assert out.shape == image.shape
         assert np.abs(out.astype(int) - translator([image])[0].astype(int)).max() <= 1

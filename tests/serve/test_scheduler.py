@@ -155,3 +155,18 @@ def test_settings_are_checked() -> None:
         ServeConfig(max_upload_bytes=10).check()
     assert not ServeConfig().public and not ServeConfig(host="127.0.0.2").public and not ServeConfig(host="::1").public
     assert ServeConfig(host="0.0.0.0").public and ServeConfig(host="example.test").public
+
+
+@pytest.mark.parametrize("compression", [0, 1, 6])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_png_replies_are_lossless_at_every_compression(compression: int, channels: int) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from i2i.serve.app import encode_png
+
+    image = np.random.default_rng(compression).integers(0, 256, (37, 53, channels), dtype=np.uint8)
+    decoded = np.asarray(Image.open(io.BytesIO(encode_png(image, compression))))
+    assert np.array_equal(decoded.reshape(image.shape), image)

@@ -342,7 +342,6 @@ def card_title(path: str | Path, limit: int = 300) -> str:
     return first[:limit]
 
 
-
 def read_config(path: Path) -> dict[str, Any]:
     """The parsed ``config.json`` of release folder ``path``, checked to be a release this i2i can read."""
     config_path = path / CONFIG

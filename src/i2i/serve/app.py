@@ -10,14 +10,15 @@ with the server's pixel cap checked from the header; inference runs on the ``Sch
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
+import cv2
 import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,7 +26,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from PIL import Image
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -45,7 +45,6 @@ PAGE_CSP = (
     "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 UPLOAD_HELP = "send the image as the body (Content-Type image/png, image/jpeg, ...) or as multipart field 'image'"
-PNG_OPTIONS = {"compress_level": 1, "compress_type": 2}  # zlib level 1, Huffman only: quick to write, lossless
 
 
 class ApiError(Exception):
@@ -167,10 +166,21 @@ def decode_upload(data: bytes, name: str, channels: int, limit: int) -> np.ndarr
         raise ApiError(422, str(exc)) from None
 
 
-def encode_png(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image).save(buffer, "PNG", **PNG_OPTIONS)
-    return buffer.getvalue()
+def encode_png(image: np.ndarray, compression: int = 1) -> bytes:
+    """A PNG of a (H, W, 1|3) uint8 image, written by OpenCV: ``compression`` 0 stores the rows as they are (fastest,
+    largest), 1 uses the Sub filter and Huffman-only coding (about a third of the time of Pillow's level 1 for a
+    256² photo, 20 % larger), 2–9 the Sub filter and that zlib level."""
+    pixels = image[:, :, 0] if image.shape[2] == 1 else image[:, :, ::-1]  # OpenCV takes BGR
+    if compression == 0:
+        params = [cv2.IMWRITE_PNG_COMPRESSION, 0, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
+    else:
+        params = [cv2.IMWRITE_PNG_COMPRESSION, compression, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
+        if compression == 1:
+            params += [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
+    ok, buffer = cv2.imencode(".png", np.ascontiguousarray(pixels), params)
+    if not ok:
+        raise RuntimeError("OpenCV could not write the PNG")
+    return buffer.tobytes()
 
 
 # --- the app ---------------------------------------------------------------------------------------------------------
@@ -182,7 +192,8 @@ def create_app(catalog: Catalog, config: ServeConfig, scheduler: Scheduler) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
-        threading.Thread(target=catalog.warm_up, name="i2i-warm-up", daemon=True).start()
+        # the first run of each model happens on the inference worker, like every later one (Scheduler.call)
+        threading.Thread(target=scheduler.call, args=(catalog.warm_up,), name="i2i-warm-up", daemon=True).start()
         yield
         await asyncio.get_running_loop().run_in_executor(None, scheduler.close)
 
@@ -346,22 +357,31 @@ def _add_api(app: FastAPI, catalog: Catalog, config: ServeConfig, scheduler: Sch
             way = served.direction(direction)
         except I2IError as exc:
             raise ApiError(422, str(exc)) from None
+        started = time.perf_counter()
         data, filename = await read_upload(request)
         channels = served.translators[way].pre.input_channels
         image = await run_in_threadpool(decode_upload, data, filename, channels, config.max_pixels)
-        result = await run(
-            ("translate", name, way, image.shape),
-            image,
-            lambda ims: [encode_png(o) for o in served.translate(way, ims)],
-        )
+        decoded = time.perf_counter()
+        result = await run(("translate", name, way, image.shape), image, lambda ims: served.translate(way, ims))
+        translated = time.perf_counter()
+        body = await run_in_threadpool(
+            encode_png, result.value, config.png_compression
+        )  # off the inference worker: it takes the next job
+        timing = {
+            "decode": decoded - started,
+            "queue": result.wait_s,
+            "model": result.run_s,
+            "encode": time.perf_counter() - translated,
+        }
         headers = {
             "Cache-Control": "no-store",
             "X-Inference-Ms": f"{result.run_s * 1000:.1f}",
             "X-Queue-Ms": f"{result.wait_s * 1000:.1f}",
             "X-Batch-Size": str(result.batch_size),
             "X-Direction": way,
+            "Server-Timing": ", ".join(f"{k};dur={v * 1000:.1f}" for k, v in timing.items()),
         }
-        return Response(result.value, media_type="image/png", headers=headers)
+        return Response(body, media_type="image/png", headers=headers)
 
     @app.post(
         "/v1/models/{name}/classify",
@@ -391,6 +411,17 @@ def _add_api(app: FastAPI, catalog: Catalog, config: ServeConfig, scheduler: Sch
         }
 
 
+class PageFiles(StaticFiles):
+    """The page's files, each revalidated on every load (an upgraded server never runs a stale app.js) and never
+    sniffed as another type."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
 def _add_page(app: FastAPI) -> None:
     headers = {"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
 
@@ -398,4 +429,4 @@ def _add_page(app: FastAPI) -> None:
     async def page() -> Response:
         return Response((STATIC / "index.html").read_bytes(), media_type="text/html; charset=utf-8", headers=headers)
 
-    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.mount("/static", PageFiles(directory=str(STATIC)), name="static")

@@ -24,7 +24,8 @@ from i2i.inference.classifier import Classifier
 from i2i.inference.translator import Translator
 from i2i.layouts import scan_folder
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a model's name in URLs
+EXAMPLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._()+-]{0,127}")  # an example's (no '/', no '%', no spaces)
 CANVAS = 256  # the drawing size a page starts from when the model does not ask for one
 MAX_EXAMPLES = 32  # example inputs listed per model
 MAX_EXAMPLE_BYTES = 8 * 2**20
@@ -248,7 +249,7 @@ def _examples(folder: Path) -> dict[str, Example]:
     found: dict[str, Example] = {}
     for path in images:
         media = MEDIA_TYPES.get(path.suffix.lower())
-        if media is None or not NAME.fullmatch(path.name) or path.suffix.lower() not in IMAGE_EXTENSIONS:
+        if media is None or not EXAMPLE_NAME.fullmatch(path.name) or path.suffix.lower() not in IMAGE_EXTENSIONS:
             continue
         try:
             if path.is_symlink() or path.stat().st_size > MAX_EXAMPLE_BYTES:

@@ -22,6 +22,7 @@ class ServeConfig:
     cors_origins: list[str] = field(default_factory=list)  # empty: no CORS headers (the page is same-origin)
     max_connections: int = 128  # open connections; beyond it uvicorn answers 503
     top_k: int = 5  # categories a classify request returns by default
+    png_compression: int = 1  # PNGs sent back: 0 stored (fastest, largest), 1 Huffman only, 2-9 zlib levels
 
     def check(self) -> None:
         """ValueError naming the first setting out of range."""
@@ -35,6 +36,7 @@ class ServeConfig:
             ("max_batch", self.max_batch is None or 1 <= self.max_batch <= 256, "1..256"),
             ("max_connections", self.max_connections >= 8, "at least 8"),
             ("top_k", self.top_k >= 1, "at least 1"),
+            ("png_compression", 0 <= self.png_compression <= 9, "0..9"),
         ]
         for name, ok, rule in rules:
             if not ok:

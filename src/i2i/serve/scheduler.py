@@ -7,12 +7,16 @@ loop stays free (health checks answer while the models work) and memory stays bo
   image size), up to ``max_batch``, and runs them as one batch; the function it calls must give each item the
   result it would get alone (the generators do: dropout off, BatchNorm per image or with running statistics).
 - Results go back to the waiting coroutine through its event loop; a job whose client gave up is skipped.
+- ``call`` runs a plain function on a worker and waits for it: the server opens and warms up its models there, so
+  that every torch call of a CPU server happens on one thread. (OpenMP keeps a thread team per calling thread; a
+  model loaded on one thread and run on another ran about 40 % slower on 2 cores here, see docs/benchmarks.md.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -35,8 +39,8 @@ class _Job:
     key: Hashable
     item: Any
     run: BatchFn
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future
+    loop: asyncio.AbstractEventLoop | None  # None: a blocking ``call`` waits on a concurrent future
+    future: asyncio.Future | concurrent.futures.Future
     queued_at: float
     started_at: float | None = None
     batch_size: int = 1
@@ -130,6 +134,18 @@ class Scheduler:
                     self._queue.remove(job)
             raise
 
+    def call(self, fn: Callable[[], Any], timeout_s: float | None = None) -> Any:
+        """Runs ``fn()`` on a worker thread, after the jobs already waiting, and returns what it returns (or raises
+        what it raised). Blocking: for threads other than the event loop's. Not bounded by the queue size."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        job = _Job(object(), None, lambda items: [fn()], None, future, time.monotonic())
+        with self._cond:
+            if self._closed:
+                raise Busy("the server is shutting down", 1)
+            self._queue.append(job)
+            self._cond.notify()
+        return future.result(timeout_s).value
+
     def _retry_after(self) -> int:
         """Seconds a refused client should wait: about how long the jobs ahead need, at least 1."""
         recent = self.stats.recent_run_s
@@ -203,6 +219,14 @@ class Scheduler:
 
     @staticmethod
     def _deliver(job: _Job, result: Result | None = None, error: BaseException | None = None) -> None:
+        if job.loop is None:  # a blocking call
+            assert isinstance(job.future, concurrent.futures.Future)
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(result)
+            return
+
         def settle() -> None:
             if job.future.done():
                 return

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 import uvicorn
 
+from i2i.device import resolve_device
 from i2i.errors import I2IError
 from i2i.serve.app import create_app
 from i2i.serve.catalog import load_catalog
@@ -44,12 +45,14 @@ def serve(
 ) -> None:
     """Serves the models until interrupted."""
     config.check()
-    catalog = load_catalog(entries, config.device)
-    device = next(
-        (t.device for m in catalog.models.values() for t in [*m.translators.values(), m.classifier] if t), None
-    )
-    max_batch = config.max_batch or (8 if device is not None and device.type == "cuda" else 1)
+    device = resolve_device(config.device)
+    max_batch = config.max_batch or (8 if device.type == "cuda" else 1)
     scheduler = Scheduler(config.workers, config.queue_size, config.timeout_s, max_batch)
+    try:  # opened on the worker that will run them (see Scheduler.call); it warms them up once serving
+        catalog = scheduler.call(lambda: load_catalog(entries, str(device)))
+    except BaseException:
+        scheduler.close()
+        raise
     app = create_app(catalog, config, scheduler)
     sock = bind(config.host, config.port)
     if config.public:
@@ -60,7 +63,7 @@ def serve(
         )
     names = ", ".join(catalog.models)
     threads = torch.get_num_threads()
-    echo(f"i2i serve: {len(catalog.models)} model(s) on {device or 'cpu'} ({names}); {threads} torch threads")
+    echo(f"i2i serve: {len(catalog.models)} model(s) on {device} ({names}); {threads} torch threads")
     echo(f"i2i serve: open {url_of(sock)}  (API: {url_of(sock)}docs; Ctrl-C stops it)")
     sys.stdout.flush()
     server = uvicorn.Server(
