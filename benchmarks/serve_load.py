@@ -67,6 +67,7 @@ def load(url: str, path: str, body: bytes, clients: int, seconds: float) -> dict
     """``clients`` threads posting ``body`` for ``seconds``; latencies of answered requests and counts."""
     latencies: list[float] = []
     model_ms: list[float] = []
+    phases: dict[str, list[float]] = {}
     counts = {"ok": 0, "busy": 0, "errors": 0}
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
@@ -87,6 +88,10 @@ def load(url: str, path: str, body: bytes, clients: int, seconds: float) -> dict
                         counts["ok"] += 1
                         latencies.append(elapsed)
                         model_ms.append(float(response.headers["x-inference-ms"]))
+                        for part in response.headers.get("server-timing", "").split(","):
+                            if ";dur=" in part:
+                                phase, value = part.strip().split(";dur=")
+                                phases.setdefault(phase, []).append(float(value))
                     elif response.status_code == 503:
                         counts["busy"] += 1
                     else:
@@ -110,6 +115,7 @@ def load(url: str, path: str, body: bytes, clients: int, seconds: float) -> dict
         "p99_ms": round(percentile(ms, 99), 1),
         "max_ms": round(max(ms), 1) if ms else None,
         "model_ms_median": round(statistics.median(model_ms), 1) if model_ms else None,
+        "server_timing_ms_median": {k: round(statistics.median(v), 2) for k, v in phases.items()},
     }
 
 
@@ -121,6 +127,7 @@ def main() -> None:
     parser.add_argument("--levels", default="1,4,16,64")
     parser.add_argument("--threads", type=int, default=2, help="torch threads of the server and the direct calls")
     parser.add_argument("--direct-calls", type=int, default=60)
+    parser.add_argument("--server-args", default="", help="more options for i2i serve, e.g. '--png-compression 0'")
     parser.add_argument("--out", default="benchmarks/results/serve_load.json")
     args = parser.parse_args()
     model = Path(args.model)
@@ -128,7 +135,7 @@ def main() -> None:
     body = example.read_bytes()
     torch.set_num_threads(args.threads)
 
-    proc, url = start(model, args.threads, [])
+    proc, url = start(model, args.threads, args.server_args.split())
     try:
         name = httpx.get(url + "v1/models").json()["models"][0]["name"]
         path = f"v1/models/{name}/translate"
@@ -162,6 +169,8 @@ def main() -> None:
             f"{r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['model_ms_median']:>9}"
         )
     print(f"server overhead at 1 client: {overhead:+.1%} of the direct call ({one['p50_ms'] - direct_p50:.1f} ms)")
+    phases = one["server_timing_ms_median"]
+    print("at 1 client, medians inside the server: " + ", ".join(f"{k} {v:.1f} ms" for k, v in phases.items()))
     result = {
         "model": str(model),
         "example": example.name,
@@ -170,6 +179,7 @@ def main() -> None:
         "direct_ms": {"p50": round(direct_p50, 2), "p95": round(percentile(direct, 95), 2), "calls": len(direct)},
         "levels": rows,
         "overhead_at_1_client": round(overhead, 4),
+        "server_args": args.server_args,
         "command": "python benchmarks/serve_load.py " + " ".join(sys.argv[1:]),
     }
     out = Path(args.out)
