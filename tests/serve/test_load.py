@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image
 from serve_helpers import BUNDLED, Server, start_server
 
@@ -136,3 +137,42 @@ def test_excess_load_is_refused_with_503_while_health_answers() -> None:
     finally:
         assert srv.stop() == 0
     assert "Traceback" not in srv.text() and "i2i serve: stopped" in srv.text()
+
+
+def _batched_run(device: str, extra: list[str]) -> None:
+    """12 different same-size images at once to one worker: later ones run in batches; each answer must equal the
+    image translated alone by the Python API (within one uint8 level)."""
+    srv = start_server([f"shoes={BUNDLED / 'shoes'}", "--device", device, "--queue", "32", *extra])
+    try:
+        rng = np.random.default_rng(3)
+        images = [rng.integers(0, 256, (96, 128, 3), dtype=np.uint8) for _ in range(12)]
+        alone = Translator.from_pretrained(BUNDLED / "shoes", device)
+        expected = [alone([image])[0] for image in images]
+
+        def one(i: int) -> tuple[int, np.ndarray]:
+            response = httpx.post(
+                srv.url + "v1/models/shoes/translate",
+                content=png(images[i]),
+                headers={"Content-Type": "image/png"},
+                timeout=120,
+            )
+            assert response.status_code == 200, response.text
+            out = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+            return int(response.headers["x-batch-size"]), out
+
+        with ThreadPoolExecutor(12) as pool:
+            results = list(pool.map(one, range(12)))
+        assert max(size for size, _ in results) > 1, "no request was batched"
+        for (_, out), want in zip(results, expected, strict=True):
+            assert np.abs(out.astype(int) - want.astype(int)).max() <= 1
+    finally:
+        srv.stop()
+
+
+def test_batched_requests_get_what_each_would_get_alone() -> None:
+    _batched_run("cpu", ["--max-batch", "4"])
+
+
+@pytest.mark.gpu
+def test_batched_requests_on_a_gpu() -> None:
+    _batched_run("cuda", [])  # batching is on by default on CUDA (up to 8)
