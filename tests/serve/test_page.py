@@ -599,3 +599,11 @@ def test_two_way_model_switches_direction(tab: Tab, models: dict[str, dict[str, 
     picker.select_option(trained)
     tab.wait_new_output(shown, "twoway", trained)
     tab.settle()
+
+
+def test_the_api_page_works_offline(tab: Tab) -> None:
+    """/docs (the OpenAPI page the framework generates) renders the API from files this server serves."""
+    page = tab.page
+    page.goto(tab.server.url + "docs")
+    expect(page.get_by_text("/v1/models/{name}/translate").first).to_be_visible()
+    expect(page.get_by_text("/v1/models/{name}/classify").first).to_be_visible()

@@ -202,7 +202,8 @@ def model_paths(args: list[str]) -> list[tuple[str, Path]]:
                 continue
         if not path.exists():
             raise I2IError(f"{show_path(path)}: no such model (a release folder, run folder or checkpoint file)")
-        entries.append((name or path.resolve().name.removesuffix(".pt"), path))
+        shown = path.name if path.name not in ("", ".", "..") else path.resolve().name
+        entries.append((name or shown.removesuffix(".pt"), path))
     seen: dict[str, Path] = {}
     for name, path in entries:
         if not NAME.fullmatch(name):
