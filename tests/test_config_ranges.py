@@ -34,7 +34,7 @@ from i2i.models.base import DISCRIMINATORS, GENERATORS, DiscriminatorConfig, Gen
 from i2i.run_config import RunConfig, build_raw, load_config
 from i2i.training.config import TrainConfig
 
-RECIPES = sorted((REPO / "configs").rglob("*.yaml"))
+RECIPES = sorted(p for p in (REPO / "configs").rglob("*.yaml") if "palettes" not in p.parts)  # palettes: not recipes
 
 # Number options whose valid values are not a range; their __post_init__ checks them (and --help says which).
 NOT_RANGES = {("DataConfig", "input_channels"), ("DataConfig", "output_channels")}

@@ -379,6 +379,12 @@ def _serve(argv: Sequence[str]) -> int:
         default=d.max_pixels,
         help=f"largest image (width x height) decoded; checked from the header (default {d.max_pixels}, 2048x2048)",
     )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=d.body_timeout_s,
+        help=f"seconds a request body may take to arrive; slower uploads get 408 (default {d.body_timeout_s:g})",
+    )
     parser.add_argument("--workers", type=int, default=d.workers, help=f"inference threads (default {d.workers})")
     parser.add_argument(
         "--queue", type=int, default=d.queue_size, help=f"requests that may wait; more get 503 (default {d.queue_size})"
@@ -414,6 +420,7 @@ def _serve(argv: Sequence[str]) -> int:
         device=args.device,
         max_upload_bytes=int(args.max_upload_mb * 2**20),
         max_pixels=args.max_pixels,
+        body_timeout_s=args.body_timeout,
         workers=args.workers,
         queue_size=args.queue,
         timeout_s=args.timeout,

@@ -5,6 +5,7 @@ checks, and never leaves a request hanging. (Speed is measured in benchmarks/ser
 from __future__ import annotations
 
 import io
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -85,6 +86,8 @@ def test_excess_load_is_refused_with_503_while_health_answers() -> None:
             "0.0.0.0",
             "--cors-origin",
             "http://example.test",
+            "--body-timeout",
+            "1",
         ]
     )
     try:
@@ -134,6 +137,18 @@ def test_excess_load_is_refused_with_503_while_health_answers() -> None:
         assert allowed.headers["access-control-allow-origin"] == "http://example.test"
         other = httpx.get(srv.url + "v1/models", headers={"Origin": "http://elsewhere.test"})
         assert "access-control-allow-origin" not in other.headers
+        # a client that sends part of its body and stops gets 408 after --body-timeout, and the server goes on
+        host, port = srv.url.removeprefix("http://").rstrip("/").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as slow:
+            slow.sendall(
+                b"POST /v1/models/facades/translate HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                b"Content-Length: 5000\r\n\r\n\x89PNG"
+            )
+            started = time.monotonic()
+            answer = slow.recv(4096).decode("latin-1")
+        assert answer.startswith("HTTP/1.1 408") and "upload too slow" in answer
+        assert 0.5 < time.monotonic() - started < 5
+        assert httpx.get(srv.url + "v1/health").status_code == 200
     finally:
         assert srv.stop() == 0
     assert "Traceback" not in srv.text() and "i2i serve: stopped" in srv.text()

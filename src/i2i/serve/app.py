@@ -76,11 +76,13 @@ class BodyLimit:
     """ASGI middleware: a request body over ``limit`` bytes is answered 413 before the app sees any of it.
 
     A declared ``Content-Length`` over the limit is refused without reading the body; a chunked body is read up to
-    the limit and refused the moment it passes it. Bodies within the limit are handed to the app as they came.
+    the limit and refused the moment it passes it. A body that has not arrived whole within ``timeout_s`` is
+    answered 408 (a client trickling bytes does not hold a connection forever). Bodies within the limit are handed
+    to the app as they came.
     """
 
-    def __init__(self, app: Callable, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: Callable, limit: int, timeout_s: float = 30.0) -> None:
+        self.app, self.limit, self.timeout_s = app, limit, timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -99,8 +101,14 @@ class BodyLimit:
                 return
         messages: list[Message] = []
         size = 0
+        deadline = time.monotonic() + self.timeout_s
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                message = f"upload too slow: the body did not arrive within {self.timeout_s:g} s"
+                await _error(408, message, {"Connection": "close"})(scope, receive, send)
+                return
             if message["type"] == "http.disconnect":
                 return
             messages.append(message)
@@ -209,7 +217,7 @@ def create_app(catalog: Catalog, config: ServeConfig, scheduler: Scheduler) -> F
         app.add_middleware(
             CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
         )
-    app.add_middleware(BodyLimit, limit=config.max_upload_bytes)
+    app.add_middleware(BodyLimit, limit=config.max_upload_bytes, timeout_s=config.body_timeout_s)
     _add_error_handlers(app)
     _add_api(app, catalog, config, scheduler)
     _add_page(app)

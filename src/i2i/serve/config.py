@@ -14,6 +14,7 @@ class ServeConfig:
     port: int = 8000  # 0: any free port (the URL printed says which)
     device: str = "auto"
     max_upload_bytes: int = 10 * 2**20  # request bodies above this are refused (413) before they are parsed
+    body_timeout_s: float = 30.0  # a request body not received whole within this is refused (408)
     max_pixels: int = 2048 * 2048  # decoded images above this many pixels are refused (413), from the header
     workers: int = 1  # inference threads (each model runs one batch at a time)
     queue_size: int = 16  # requests waiting for a worker; more are refused at once (503 + Retry-After)
@@ -30,6 +31,7 @@ class ServeConfig:
             ("port", 0 <= self.port <= 65535, "0..65535"),
             ("max_upload_bytes", self.max_upload_bytes >= 1024, "at least 1024"),
             ("max_pixels", self.max_pixels >= 64 * 64, "at least 4096"),
+            ("body_timeout_s", 0 < self.body_timeout_s <= 3600, "above 0 and at most 3600"),
             ("workers", 1 <= self.workers <= 64, "1..64"),
             ("queue_size", 0 <= self.queue_size <= 10_000, "0..10000"),
             ("timeout_s", 0 < self.timeout_s <= 3600, "above 0 and at most 3600"),
