@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 import numpy as np
 import torch
+from cpu_inference import _cpu_name  # the benchmarks' one CPU-name reader
 
 from i2i.atomic import atomic_write_json
 from i2i.imageio import decode_image
@@ -175,7 +176,7 @@ def main() -> None:
         "model": str(model),
         "example": example.name,
         "threads": args.threads,
-        "cpu": _cpu(),
+        "cpu": _cpu_name(),
         "direct_ms": {"p50": round(direct_p50, 2), "p95": round(percentile(direct, 95), 2), "calls": len(direct)},
         "levels": rows,
         "overhead_at_1_client": round(overhead, 4),
@@ -186,16 +187,6 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out, result)
     print(f"wrote {out}")
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 if __name__ == "__main__":
