@@ -308,20 +308,21 @@
     updateHistoryButtons();
   }
 
-  function undo() {
-    if (state.stroke || !state.undo.length) return;
-    state.redo.push(snapshot());
-    ctx.putImageData(state.undo.pop(), 0, 0);
+  /** One step through the history: the canvas as it is goes on `to`, and the newest state on `from` is shown. */
+  function step(from, to) {
+    if (state.stroke || !from.length) return;
+    to.push(snapshot());
+    ctx.putImageData(from.pop(), 0, 0);
     updateHistoryButtons();
     scheduleRefresh();
   }
 
+  function undo() {
+    step(state.undo, state.redo);
+  }
+
   function redo() {
-    if (state.stroke || !state.redo.length) return;
-    state.undo.push(snapshot());
-    ctx.putImageData(state.redo.pop(), 0, 0);
-    updateHistoryButtons();
-    scheduleRefresh();
+    step(state.redo, state.undo);
   }
 
   function updateHistoryButtons() {
