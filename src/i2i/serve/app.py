@@ -367,7 +367,7 @@ def _add_api(app: FastAPI, catalog: Catalog, config: ServeConfig, scheduler: Sch
             raise ApiError(422, str(exc)) from None
         started = time.perf_counter()
         data, filename = await read_upload(request)
-        channels = served.translators[way].pre.input_channels
+        channels = served.input_channels(way)
         image = await run_in_threadpool(decode_upload, data, filename, channels, config.max_pixels)
         decoded = time.perf_counter()
         result = await run(("translate", name, way, image.shape), image, lambda ims: served.translate(way, ims))

@@ -19,7 +19,6 @@ from i2i.artifact.model import Model
 from i2i.artifact.open import open_model
 from i2i.artifact.release import EXAMPLES, card_title, is_release
 from i2i.errors import I2IError, did_you_mean, show_path
-from i2i.imageio import IMAGE_EXTENSIONS
 from i2i.inference.classifier import Classifier
 from i2i.inference.translator import Translator
 from i2i.layouts import scan_folder
@@ -250,7 +249,7 @@ def _examples(folder: Path) -> dict[str, Example]:
     found: dict[str, Example] = {}
     for path in images:
         media = MEDIA_TYPES.get(path.suffix.lower())
-        if media is None or not EXAMPLE_NAME.fullmatch(path.name) or path.suffix.lower() not in IMAGE_EXTENSIONS:
+        if media is None or not EXAMPLE_NAME.fullmatch(path.name):
             continue
         try:
             if path.is_symlink() or path.stat().st_size > MAX_EXAMPLE_BYTES:

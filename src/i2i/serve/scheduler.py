@@ -9,7 +9,7 @@ loop stays free (health checks answer while the models work) and memory stays bo
 - Results go back to the waiting coroutine through its event loop; a job whose client gave up is skipped.
 - ``call`` runs a plain function on a worker and waits for it: the server opens and warms up its models there, so
   that every torch call of a CPU server happens on one thread. (OpenMP keeps a thread team per calling thread; a
-  model loaded on one thread and run on another ran about 40 % slower on 2 cores here, see docs/benchmarks.md.)
+  model loaded on one thread and run on another ran 1.56x slower on 2 cores here, see docs/benchmarks.md.)
 """
 
 from __future__ import annotations
