@@ -26,7 +26,7 @@ import numpy as np
 
 from i2i.artifact.model import Model
 from i2i.artifact.open import open_model
-from i2i.artifact.release import EXAMPLES, card_title, is_release
+from i2i.artifact.release_format import EXAMPLES, card_title, is_release
 from i2i.atomic import atomic_write_text
 from i2i.errors import I2IError, show_path
 from i2i.imageio import read_image, unsupported_reason, write_image

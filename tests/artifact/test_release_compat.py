@@ -10,7 +10,7 @@ import pytest
 from helpers import REPO
 
 from i2i.artifact.open import open_model
-from i2i.artifact.release import VERSION, read_config
+from i2i.artifact.release_format import VERSION, read_config
 from i2i.imageio import read_image
 from i2i.inference.translator import Translator
 

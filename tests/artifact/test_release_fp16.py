@@ -12,7 +12,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from i2i.artifact.open import open_model
-from i2i.artifact.release import read_config, write_release
+from i2i.artifact.release import write_release
+from i2i.artifact.release_format import read_config
 from i2i.cli import main
 from i2i.errors import CheckpointError
 from i2i.inference.translator import Translator

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from i2i.artifact.from_checkpoint import model_from_checkpoint
 from i2i.artifact.model import Model
-from i2i.artifact.release import is_release, read_release
+from i2i.artifact.release import read_release
+from i2i.artifact.release_format import is_release
 from i2i.errors import CheckpointError
 from i2i.training.checkpoint import RunFolder, best_or_last
 

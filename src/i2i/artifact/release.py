@@ -26,7 +26,6 @@ import math
 import os
 import shutil
 import tempfile
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -36,49 +35,44 @@ from safetensors.torch import save as safetensors_bytes
 from i2i import __version__
 from i2i.artifact.inputs import InputSpec
 from i2i.artifact.model import ClassifierNetwork, Generator, Model, Network, Source
+from i2i.artifact.release_format import (
+    CARD,
+    CONFIG,
+    EXAMPLES,
+    FORMAT,
+    KINDS,
+    MAX_HEADER_BYTES,
+    MAX_SIDE,
+    ONNX,
+    REVERSE_ONNX,
+    REVERSE_WEIGHTS,
+    WEIGHTS,
+    WEIGHTS_DTYPE_VERSIONS,
+    check_classifier_preprocessing,
+    check_preprocessing,
+    file_name,
+    inside,
+    read_config,
+    read_json,
+    read_labels,
+    short,
+)
 from i2i.atomic import fsync_dir
 from i2i.config import from_dict, to_dict
-from i2i.data.config import ResizeMode
-from i2i.direction import DIRECTIONS
 from i2i.errors import CheckpointError, ConfigError, I2IError
+from i2i.fileinfo import regular_file
 from i2i.inference.preprocessing import ClassifierPreprocessing, Preprocessing
 from i2i.models.base import GeneratorConfig
 from i2i.models.classifiers import ClassifierNetConfig
-from i2i.models.weights import TensorSpec, build_and_load, dtype_name, first_nonfinite, read_safetensors, regular_file
+from i2i.models.weights import TensorSpec, build_and_load, dtype_name, first_nonfinite, read_safetensors
 
-CONFIG = "config.json"
-WEIGHTS = "model.safetensors"
-REVERSE_WEIGHTS = "model_reverse.safetensors"
-CARD = "README.md"
-FORMAT = "i2i-release"
-VERSION = 3  # raise it when a release written by this code could not be read by an older i2i
-# Weight storage: float32 (the networks' own dtype; version 1) or float16 (half the size; version 2, which an i2i
-# that knows only version 1 refuses instead of misreading).
-WEIGHTS_DTYPES = {"float32": (torch.float32, 1), "float16": (torch.float16, 2)}
-# What a release holds: a translation model (any version) or a classifier (version 3 on: an older i2i refuses it
-# as too new instead of looking for its generator).
-KINDS = {"translator": 1, "classifier": 3}
-MAX_LABELS = 100_000
-MAX_LABEL_CHARS = 200
-
-MAX_CARD_READ_BYTES = 64 * 1024  # how much of a README.md card_title reads
-MAX_CONFIG_BYTES = 2**20  # a release's config.json is about 1.5 kB
-MAX_HEADER_BYTES = 2**24  # a safetensors header (JSON) of 16 MiB describes ~100k tensors
-MAX_SIDE = 16384  # the largest image side a release may ask for (size_multiple, infer_size, fixed_size), as configs
-MAX_CLASSIFIER_SIDE = 4096  # the largest input a classifier release may ask images to be resized to
-RESIZE_MODES = typing.get_args(ResizeMode)
-BN_MODES = ("per_image", "running")
+# Weight storage: float32 (the networks' own dtype) or float16 (half the size), with the release version each needs.
+WEIGHTS_DTYPES = {name: (getattr(torch, name), v) for name, v in WEIGHTS_DTYPE_VERSIONS.items()}
 # Folders made with mkdtemp are private (0700); a finished release gets the mode a plain mkdir would give it.
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 # What a release folder may hold besides its own files, when --overwrite replaces it: ``i2i eval``'s reports.
-EXAMPLES = "examples"
-_REPLACEABLE = {CONFIG, WEIGHTS, REVERSE_WEIGHTS, CARD, EXAMPLES, "eval"}
-
-
-def is_release(path: str | Path) -> bool:
-    """Whether ``path`` is meant as a release folder: it has a ``config.json`` (of any kind: reading checks it)."""
-    return os.path.lexists(Path(path) / CONFIG)
+_REPLACEABLE = {CONFIG, WEIGHTS, REVERSE_WEIGHTS, ONNX, REVERSE_ONNX, CARD, EXAMPLES, "eval"}
 
 
 # --- writing -------------------------------------------------------------------------------------------------------
@@ -194,7 +188,7 @@ def _check_destination(out_dir: Path, overwrite: bool) -> bool:
 def _holds_release(folder: Path) -> bool:
     """Whether ``folder``'s config.json says it is an i2i release (format ``i2i-release``; any version)."""
     try:
-        meta = _read_json(folder)
+        meta = read_json(folder)
     except CheckpointError:
         return False
     return isinstance(meta, dict) and meta.get("format") == FORMAT
@@ -327,68 +321,6 @@ print(classifier([read_image("drawing.png")])[0])  # [(category, probability), .
 # --- reading -------------------------------------------------------------------------------------------------------
 
 
-def card_title(path: str | Path, limit: int = 300) -> str:
-    """What the release in folder ``path`` is, in words: the first line of its ``README.md`` (a heading's text,
-    at most ``limit`` characters); "" when it has no readable card. Never raises."""
-    card = Path(path) / CARD
-    try:
-        if not card.is_file() or card.is_symlink():
-            return ""
-        with card.open("rb") as f:
-            text = f.read(MAX_CARD_READ_BYTES).decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    first = next((line.strip().lstrip("#").strip() for line in text.splitlines() if line.strip()), "")
-    return first[:limit]
-
-
-def read_config(path: Path) -> dict[str, Any]:
-    """The parsed ``config.json`` of release folder ``path``, checked to be a release this i2i can read."""
-    config_path = path / CONFIG
-    meta = _read_json(path)
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{config_path}: not an i2i release config (format is not '{FORMAT}')")
-    version = meta.get("version", 0)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise CheckpointError(f"{config_path}: version must be a whole number, got {version!r}")
-    if version > VERSION:
-        raise CheckpointError(f"{config_path}: release version {version} is newer than this i2i supports")
-    kind = meta.get("kind", "translator")
-    if kind not in KINDS:
-        raise CheckpointError(f"{config_path}: kind must be one of {', '.join(KINDS)}, got {_short(kind)}")
-    if version < KINDS[kind]:
-        raise CheckpointError(f"{config_path}: kind {kind} needs release version {KINDS[kind]}, got {version}")
-    for key in ("classifier" if kind == "classifier" else "generator", "preprocessing"):
-        if not isinstance(meta.get(key), dict):
-            raise CheckpointError(f"{config_path}: the '{key}' section is missing or not a mapping")
-    if not isinstance(meta.get("method", ""), str):
-        raise CheckpointError(f"{config_path}: method must be a string, got {_short(meta['method'])}")
-    return meta
-
-
-def _read_json(path: Path) -> Any:
-    """The JSON value in release folder ``path``'s config.json: a regular file inside the folder, of sane size."""
-    config_path = path / CONFIG
-    if not os.path.lexists(config_path):
-        raise CheckpointError(f"{path}: not a release folder (no {CONFIG})")
-    _inside(path, CONFIG)
-    size = regular_file(config_path)
-    if size > MAX_CONFIG_BYTES:
-        raise CheckpointError(
-            f"{config_path}: {size:,} bytes is too large for a release config (at most {MAX_CONFIG_BYTES:,})"
-        )
-    try:
-        return json.loads(config_path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise CheckpointError(f"{config_path}: unreadable ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise CheckpointError(f"{config_path}: unreadable (not UTF-8 text)") from None
-    except RecursionError:
-        raise CheckpointError(f"{config_path}: unreadable (JSON nested too deeply)") from None
-    except ValueError as exc:
-        raise CheckpointError(f"{config_path}: unreadable (not valid JSON: {exc})") from None
-
-
 def read_release(path: str | Path) -> Model:
     """Opens release folder ``path``: its config is checked now, each generator's weights are read on first use."""
     path = Path(path)
@@ -403,7 +335,7 @@ def read_release(path: str | Path) -> Model:
     if reverse is not None:
         if not isinstance(reverse, dict) or not isinstance(reverse.get("preprocessing"), dict):
             raise CheckpointError(f"{where}: the 'reverse' section must hold 'weights' and 'preprocessing'")
-        entries.append((_file_name(reverse.get("weights"), where), reverse["preprocessing"], "reverse.preprocessing"))
+        entries.append((file_name(reverse.get("weights"), where), reverse["preprocessing"], "reverse.preprocessing"))
     stored = _weights_dtype(meta, where)
     generators = []
     for weights, pre_data, key in entries:
@@ -436,29 +368,7 @@ def _check_generator(gen_cfg: GeneratorConfig, where: str) -> None:
 
 def _check_preprocessing(pre: Preprocessing, gen_cfg: GeneratorConfig, key: str, where: str) -> None:
     """Refuses values a generator cannot be run with (they would fail, or ask for absurd memory, at translation)."""
-
-    def refuse(field: str, rule: str, value: Any) -> CheckpointError:
-        return CheckpointError(f"{where}: {key}.{field} must be {rule}, got {_short(value)}")
-
-    for field in ("input_channels", "output_channels"):
-        if getattr(pre, field) not in (1, 3):
-            raise refuse(field, "1 or 3", getattr(pre, field))
-    if pre.direction not in DIRECTIONS:
-        raise refuse("direction", " or ".join(DIRECTIONS), pre.direction)
-    if tuple(pre.normalize) != (-1.0, 1.0):
-        raise refuse("normalize", "[-1.0, 1.0] (the only range supported)", list(pre.normalize))
-    multiple = gen_cfg.size_multiple
-    if not 1 <= pre.size_multiple <= MAX_SIDE or pre.size_multiple % multiple:
-        raise refuse("size_multiple", f"a multiple of {multiple} (the generator's) up to {MAX_SIDE}", pre.size_multiple)
-    if pre.infer_size is not None and not 1 <= pre.infer_size <= MAX_SIDE:
-        raise refuse("infer_size", f"null or between 1 and {MAX_SIDE}", pre.infer_size)
-    if pre.fixed_size != gen_cfg.fixed_size:
-        rule = "null" if gen_cfg.fixed_size is None else str(gen_cfg.fixed_size)
-        raise refuse("fixed_size", f"{rule} for generator {gen_cfg.name}", pre.fixed_size)
-    if pre.resize_mode not in RESIZE_MODES:
-        raise refuse("resize_mode", ", ".join(RESIZE_MODES), pre.resize_mode)
-    if pre.bn_inference not in BN_MODES:
-        raise refuse("bn_inference", " or ".join(BN_MODES), pre.bn_inference)
+    check_preprocessing(pre, key, where, gen_cfg.size_multiple, gen_cfg.fixed_size, f"generator {gen_cfg.name}")
 
 
 def _weights_dtype(meta: dict[str, Any], where: str) -> torch.dtype | None:
@@ -466,7 +376,7 @@ def _weights_dtype(meta: dict[str, Any], where: str) -> torch.dtype | None:
     so nothing is widened), float16 for a version-2 half-size release."""
     name = meta.get("weights_dtype", "float32")
     if name not in WEIGHTS_DTYPES:
-        raise CheckpointError(f"{where}: weights_dtype must be one of {', '.join(WEIGHTS_DTYPES)}, got {_short(name)}")
+        raise CheckpointError(f"{where}: weights_dtype must be one of {', '.join(WEIGHTS_DTYPES)}, got {short(name)}")
     dtype, version = WEIGHTS_DTYPES[name]
     if meta["version"] < version:
         raise CheckpointError(f"{where}: weights_dtype {name} needs release version {version}, got {meta['version']}")
@@ -477,20 +387,10 @@ def _read_classifier(path: Path, meta: dict[str, Any], where: str) -> Model:
     """A classifier release: its architecture, category names and preprocessing checked now, its weights read on
     first use."""
     arch = _section(ClassifierNetConfig, meta["classifier"], "classifier", where)
-    labels = _labels(meta.get("labels"), where)
+    labels = read_labels(meta.get("labels"), where)
     pre = _section(ClassifierPreprocessing, meta["preprocessing"], "preprocessing", where)
 
-    def refuse(field: str, rule: str, value: Any) -> CheckpointError:
-        return CheckpointError(f"{where}: preprocessing.{field} must be {rule}, got {_short(value)}")
-
-    if pre.input_channels not in (1, 3):
-        raise refuse("input_channels", "1 or 3", pre.input_channels)
-    if not arch.min_size <= pre.image_size <= MAX_CLASSIFIER_SIDE:
-        raise refuse("image_size", f"between {arch.min_size} and {MAX_CLASSIFIER_SIDE} for {arch.name}", pre.image_size)
-    if pre.resize_mode not in RESIZE_MODES:
-        raise refuse("resize_mode", ", ".join(RESIZE_MODES), pre.resize_mode)
-    if tuple(pre.normalize) != (-1.0, 1.0):
-        raise refuse("normalize", "[-1.0, 1.0] (the only range supported)", list(pre.normalize))
+    check_classifier_preprocessing(pre, where, arch.min_size, arch.name)
     stored = _weights_dtype(meta, where)
     build = functools.partial(arch.build, pre.input_channels, len(labels))
     load = functools.partial(_load, build, path, WEIGHTS, meta["classifier"], stored)
@@ -500,40 +400,13 @@ def _read_classifier(path: Path, meta: dict[str, Any], where: str) -> Model:
     return Model(path, str(meta.get("method", "")), [], source, classifier=network, input=spec)
 
 
-def _labels(value: Any, where: str) -> list[str]:
-    if (
-        not isinstance(value, list)
-        or not 2 <= len(value) <= MAX_LABELS
-        or not all(isinstance(v, str) and 0 < len(v) <= MAX_LABEL_CHARS for v in value)
-    ):
-        raise CheckpointError(
-            f"{where}: labels must be a list of 2 to {MAX_LABELS:,} category names of 1 to {MAX_LABEL_CHARS} "
-            f"characters, got {_short(value)}"
-        )
-    if len(set(value)) != len(value):
-        raise CheckpointError(f"{where}: labels must be distinct, got {_short(value)}")
-    return list(value)
-
-
 def _load(build: Any, folder: Path, name: str, arch: Any, stored: torch.dtype | None) -> torch.nn.Module:
     """One network of a release, built and loaded (on the CPU, in float32) once its weights file's header fits
     it; weights stored as ``stored`` (float16) are widened."""
-    file = _inside(folder, name)
+    file = inside(folder, name)
     size = regular_file(file)
     header = _weights_header(file, size)
     return build_and_load(build, header, functools.partial(read_safetensors, file), str(file), arch, stored)
-
-
-def _inside(folder: Path, name: str) -> Path:
-    """``folder / name``, refused when it resolves (symlinks followed) to a place outside ``folder``."""
-    file = folder / name
-    try:
-        real, root = file.resolve(), folder.resolve()
-    except (OSError, RuntimeError) as exc:  # a symlink loop
-        raise CheckpointError(f"{file}: cannot be resolved ({exc})") from None
-    if not real.is_relative_to(root):
-        raise CheckpointError(f"{file}: points outside the release folder (to {real}); refusing to read it")
-    return file
 
 
 _SAFETENSORS_DTYPES = {
@@ -598,35 +471,12 @@ def _section(cls: type, data: dict[str, Any], name: str, where: str) -> Any:
         raise CheckpointError(f"{where}: {exc}") from None
 
 
-def _file_name(value: Any, where: str) -> str:
-    """A weights file named in config.json: a plain file name inside the release folder, nothing else."""
-    if (
-        not isinstance(value, str)
-        or not value
-        or "\0" in value
-        or Path(value).name != value
-        or value in (".", "..")
-        or "/" in value
-        or "\\" in value
-    ):
-        raise CheckpointError(
-            f"{where}: reverse.weights must be a file name inside the release folder, got {_short(value)}"
-        )
-    return value
-
-
 def _source(data: Any, where: str) -> Source:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise CheckpointError(f"{where}: source must be a mapping (run, checkpoint, step, dataset), got {_short(data)}")
+        raise CheckpointError(f"{where}: source must be a mapping (run, checkpoint, step, dataset), got {short(data)}")
     step = data.get("step", 0)
     if not isinstance(step, int) or isinstance(step, bool):
-        raise CheckpointError(f"{where}: source.step must be a whole number, got {_short(step)}")
+        raise CheckpointError(f"{where}: source.step must be a whole number, got {short(step)}")
     return Source(str(data.get("run", "")), str(data.get("checkpoint", "")), step, str(data.get("dataset", "")))
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters, for one-line messages about values from a file."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -4,10 +4,12 @@ release's ``config.json``."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from i2i.direction import opposite
-from i2i.models.base import GeneratorConfig
+
+if TYPE_CHECKING:  # torch-free at run time: the ONNX runtime (``portable``) reads releases with these classes
+    from i2i.models.base import GeneratorConfig
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from i2i.data.kinds import Example, ScanReport
 from i2i.errors import CheckpointError, ConfigError, DatasetError
 from i2i.evaluation.metrics import CLASS_METRICS, ClassScores, Goal
 from i2i.evaluation.visuals import confusion_image, label_card
+from i2i.fileinfo import regular_file
 from i2i.imageio import to_channels
 from i2i.inference.pipeline import classify_arrays, prepare_generator
 from i2i.inference.preprocessing import ClassifierPreprocessing
@@ -46,7 +47,6 @@ from i2i.models.weights import (
     first_nonfinite,
     read_safetensors,
     read_torch_file,
-    regular_file,
     specs_of,
 )
 

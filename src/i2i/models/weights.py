@@ -16,10 +16,8 @@ tensor and the problem, never a traceback and never a network allocated before i
 from __future__ import annotations
 
 import math
-import os
 import pickle
 import re
-import stat
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ import torch
 from torch import nn
 
 from i2i.errors import CheckpointError, I2IError
-from i2i.imageio import file_kind
+from i2i.fileinfo import regular_file
 
 # The most values (parameters and buffers) a generator may hold: 2^33 float32 values are 32 GiB. The config ranges
 # allow up to 8.3e9 (a U-Net of 14 levels at ngf 512) but also, with all options at their maximum, networks of ~1e11
@@ -160,23 +158,6 @@ def build_and_load(
         state = {k: v.to(own[k].dtype) if k in own and v.dtype == stored else v for k, v in state.items()}
     load_weights(net, state, source, arch)
     return net
-
-
-def regular_file(path: Path, missing: str = "file not found") -> int:
-    """The size of ``path``, which must be a regular file (symlinks followed): a named pipe, socket, device or
-    directory is refused before it is opened (reading a pipe would wait forever). ``missing``: the message when
-    there is nothing at ``path``."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: {missing}") from None
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except ValueError:  # a NUL character in the name
-        raise CheckpointError(f"{path!r}: not a valid file name") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise CheckpointError(f"{path}: not a regular file ({file_kind(info.st_mode)}); refusing to read it")
-    return info.st_size
 
 
 def first_nonfinite(tensors: Mapping[str, torch.Tensor]) -> str | None:

@@ -17,7 +17,7 @@ import numpy as np
 from i2i.artifact.inputs import InputSpec
 from i2i.artifact.model import Model
 from i2i.artifact.open import open_model
-from i2i.artifact.release import EXAMPLES, card_title, is_release
+from i2i.artifact.release_format import EXAMPLES, card_title, is_release
 from i2i.errors import I2IError, did_you_mean, show_path
 from i2i.inference.classifier import Classifier
 from i2i.inference.translator import Translator

@@ -23,7 +23,8 @@ from torch import nn
 
 from i2i.atomic import atomic_write_with
 from i2i.errors import CheckpointError
-from i2i.models.weights import load_weights, read_torch_file, regular_file
+from i2i.fileinfo import regular_file
+from i2i.models.weights import load_weights, read_torch_file
 
 STATE_FORMAT = "i2i-train-state"
 STATE_VERSION = 1

@@ -1,0 +1,203 @@
+"""The release format's torch-free half: file names, the ``config.json`` version rules and limits, and the checks
+every reader applies to a folder anyone may have crafted (size-capped JSON, files confined to the folder, value
+ranges). ``artifact.release`` (weights, writing) and ``portable`` (the ONNX runtime, which runs without torch) both
+read releases through it; ``docs/release-format.md`` documents every field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from i2i.direction import DIRECTIONS
+from i2i.errors import CheckpointError
+from i2i.fileinfo import regular_file
+
+CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+REVERSE_WEIGHTS = "model_reverse.safetensors"
+CARD = "README.md"
+EXAMPLES = "examples"  # example inputs (optional, not read back)
+ONNX = "model.onnx"
+REVERSE_ONNX = "model_reverse.onnx"
+FORMAT = "i2i-release"
+VERSION = 3  # raise it when a release written by this code could not be read by an older i2i
+# Weight storage: float32 (the networks' own dtype; version 1) or float16 (half the size; version 2, which an i2i
+# that knows only version 1 refuses instead of misreading).
+WEIGHTS_DTYPE_VERSIONS = {"float32": 1, "float16": 2}
+# What a release holds: a translation model (any version) or a classifier (version 3 on: an older i2i refuses it
+# as too new instead of looking for its generator).
+KINDS = {"translator": 1, "classifier": 3}
+MAX_LABELS = 100_000
+MAX_LABEL_CHARS = 200
+
+MAX_CARD_READ_BYTES = 64 * 1024  # how much of a README.md card_title reads
+MAX_CONFIG_BYTES = 2**20  # a release's config.json is about 1.5 kB
+MAX_HEADER_BYTES = 2**24  # a safetensors header (JSON) of 16 MiB describes ~100k tensors
+MAX_SIDE = 16384  # the largest image side a release may ask for (size_multiple, infer_size, fixed_size), as configs
+MAX_CLASSIFIER_SIDE = 4096  # the largest input a classifier release may ask images to be resized to
+RESIZE_MODES = ("bicubic", "bilinear", "nearest")  # data.config.ResizeMode (a test keeps them equal)
+BN_MODES = ("per_image", "running")
+
+
+def is_release(path: str | Path) -> bool:
+    """Whether ``path`` is meant as a release folder: it has a ``config.json`` (of any kind: reading checks it)."""
+    return os.path.lexists(Path(path) / CONFIG)
+
+
+def card_title(path: str | Path, limit: int = 300) -> str:
+    """What the release in folder ``path`` is, in words: the first line of its ``README.md`` (a heading's text,
+    at most ``limit`` characters); "" when it has no readable card. Never raises."""
+    card = Path(path) / CARD
+    try:
+        if not card.is_file() or card.is_symlink():
+            return ""
+        with card.open("rb") as f:
+            text = f.read(MAX_CARD_READ_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    first = next((line.strip().lstrip("#").strip() for line in text.splitlines() if line.strip()), "")
+    return first[:limit]
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The parsed ``config.json`` of release folder ``path``, checked to be a release this i2i can read."""
+    config_path = path / CONFIG
+    meta = read_json(path)
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{config_path}: not an i2i release config (format is not '{FORMAT}')")
+    version = meta.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CheckpointError(f"{config_path}: version must be a whole number, got {version!r}")
+    if version > VERSION:
+        raise CheckpointError(f"{config_path}: release version {version} is newer than this i2i supports")
+    kind = meta.get("kind", "translator")
+    if kind not in KINDS:
+        raise CheckpointError(f"{config_path}: kind must be one of {', '.join(KINDS)}, got {short(kind)}")
+    if version < KINDS[kind]:
+        raise CheckpointError(f"{config_path}: kind {kind} needs release version {KINDS[kind]}, got {version}")
+    for key in ("classifier" if kind == "classifier" else "generator", "preprocessing"):
+        if not isinstance(meta.get(key), dict):
+            raise CheckpointError(f"{config_path}: the '{key}' section is missing or not a mapping")
+    if not isinstance(meta.get("method", ""), str):
+        raise CheckpointError(f"{config_path}: method must be a string, got {short(meta['method'])}")
+    return meta
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value in release folder ``path``'s config.json: a regular file inside the folder, of sane size."""
+    config_path = path / CONFIG
+    if not os.path.lexists(config_path):
+        raise CheckpointError(f"{path}: not a release folder (no {CONFIG})")
+    inside(path, CONFIG)
+    size = regular_file(config_path)
+    if size > MAX_CONFIG_BYTES:
+        raise CheckpointError(
+            f"{config_path}: {size:,} bytes is too large for a release config (at most {MAX_CONFIG_BYTES:,})"
+        )
+    try:
+        return json.loads(config_path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise CheckpointError(f"{config_path}: unreadable ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise CheckpointError(f"{config_path}: unreadable (not UTF-8 text)") from None
+    except RecursionError:
+        raise CheckpointError(f"{config_path}: unreadable (JSON nested too deeply)") from None
+    except ValueError as exc:
+        raise CheckpointError(f"{config_path}: unreadable (not valid JSON: {exc})") from None
+
+
+def inside(folder: Path, name: str) -> Path:
+    """``folder / name``, refused when it resolves (symlinks followed) to a place outside ``folder``."""
+    file = folder / name
+    try:
+        real, root = file.resolve(), folder.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise CheckpointError(f"{file}: cannot be resolved ({exc})") from None
+    if not real.is_relative_to(root):
+        raise CheckpointError(f"{file}: points outside the release folder (to {real}); refusing to read it")
+    return file
+
+
+def read_labels(value: Any, where: str) -> list[str]:
+    if (
+        not isinstance(value, list)
+        or not 2 <= len(value) <= MAX_LABELS
+        or not all(isinstance(v, str) and 0 < len(v) <= MAX_LABEL_CHARS for v in value)
+    ):
+        raise CheckpointError(
+            f"{where}: labels must be a list of 2 to {MAX_LABELS:,} category names of 1 to {MAX_LABEL_CHARS} "
+            f"characters, got {short(value)}"
+        )
+    if len(set(value)) != len(value):
+        raise CheckpointError(f"{where}: labels must be distinct, got {short(value)}")
+    return list(value)
+
+
+def file_name(value: Any, where: str) -> str:
+    """A weights file named in config.json: a plain file name inside the release folder, nothing else."""
+    if (
+        not isinstance(value, str)
+        or not value
+        or "\0" in value
+        or Path(value).name != value
+        or value in (".", "..")
+        or "/" in value
+        or "\\" in value
+    ):
+        raise CheckpointError(
+            f"{where}: reverse.weights must be a file name inside the release folder, got {short(value)}"
+        )
+    return value
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for one-line messages about values from a file."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_preprocessing(pre: Any, key: str, where: str, multiple: int, fixed_size: int | None, network: str) -> None:
+    """Refuses a generator's preprocessing (``inference.preprocessing.Preprocessing``) that it cannot be run with:
+    it would fail, or ask for absurd memory, at translation. ``multiple``/``fixed_size``: the network's own size
+    rule; ``network``: its name, for messages."""
+
+    def refuse(field: str, rule: str, value: Any) -> CheckpointError:
+        return CheckpointError(f"{where}: {key}.{field} must be {rule}, got {short(value)}")
+
+    for field in ("input_channels", "output_channels"):
+        if getattr(pre, field) not in (1, 3):
+            raise refuse(field, "1 or 3", getattr(pre, field))
+    if pre.direction not in DIRECTIONS:
+        raise refuse("direction", " or ".join(DIRECTIONS), pre.direction)
+    if tuple(pre.normalize) != (-1.0, 1.0):
+        raise refuse("normalize", "[-1.0, 1.0] (the only range supported)", list(pre.normalize))
+    if not 1 <= pre.size_multiple <= MAX_SIDE or pre.size_multiple % multiple:
+        raise refuse("size_multiple", f"a multiple of {multiple} (the generator's) up to {MAX_SIDE}", pre.size_multiple)
+    if pre.infer_size is not None and not 1 <= pre.infer_size <= MAX_SIDE:
+        raise refuse("infer_size", f"null or between 1 and {MAX_SIDE}", pre.infer_size)
+    if pre.fixed_size != fixed_size:
+        rule = "null" if fixed_size is None else str(fixed_size)
+        raise refuse("fixed_size", f"{rule} for {network}", pre.fixed_size)
+    if pre.resize_mode not in RESIZE_MODES:
+        raise refuse("resize_mode", ", ".join(RESIZE_MODES), pre.resize_mode)
+    if pre.bn_inference not in BN_MODES:
+        raise refuse("bn_inference", " or ".join(BN_MODES), pre.bn_inference)
+
+
+def check_classifier_preprocessing(pre: Any, where: str, min_size: int, network: str) -> None:
+    """Refuses a classifier's preprocessing (``ClassifierPreprocessing``) it cannot be run with."""
+
+    def refuse(field: str, rule: str, value: Any) -> CheckpointError:
+        return CheckpointError(f"{where}: preprocessing.{field} must be {rule}, got {short(value)}")
+
+    if pre.input_channels not in (1, 3):
+        raise refuse("input_channels", "1 or 3", pre.input_channels)
+    if not min_size <= pre.image_size <= MAX_CLASSIFIER_SIDE:
+        raise refuse("image_size", f"between {min_size} and {MAX_CLASSIFIER_SIDE} for {network}", pre.image_size)
+    if pre.resize_mode not in RESIZE_MODES:
+        raise refuse("resize_mode", ", ".join(RESIZE_MODES), pre.resize_mode)
+    if tuple(pre.normalize) != (-1.0, 1.0):
+        raise refuse("normalize", "[-1.0, 1.0] (the only range supported)", list(pre.normalize))
