@@ -158,9 +158,9 @@ def _eval(argv: Sequence[str]) -> int:
 def _translate(argv: Sequence[str]) -> int:
     from tqdm.auto import tqdm
 
-    from i2i.artifact.open import open_model
     from i2i.inference.files import plan_outputs, translate_files
     from i2i.inference.translator import Translator
+    from i2i.portable.runtime import RUNTIMES
 
     parser = argparse.ArgumentParser(
         prog="i2i translate", description="Translate image files, folders (recursively) and globs."
@@ -176,10 +176,17 @@ def _translate(argv: Sequence[str]) -> int:
         choices=DIRECTIONS,
         help="which way to translate (default: the trained direction; CycleGAN and U-GAT-IT models do both)",
     )
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="auto",
+        help="torch, onnx (the release's model.onnx in onnxruntime: no torch needed) or auto (default: onnx on a CPU "
+        "when the release has it and onnxruntime is installed, else torch)",
+    )
     args = parser.parse_args(argv)
     refuse_risky_out(args.out, "translated")
     pairs = plan_outputs(args.inputs, args.out, args.overwrite)
-    translator = Translator(open_model(args.model).generator(args.direction), args.device)
+    translator = Translator.from_pretrained(args.model, args.device, args.direction, args.runtime)
     with tqdm(total=len(pairs), unit="img", desc="translate") as bar:
         report = translate_files(translator, pairs, args.batch_size, on_progress=bar.update)
     print(f"wrote {len(report.written)} image(s) to {args.out}")
@@ -201,6 +208,7 @@ def _classify(argv: Sequence[str]) -> int:
 
     from i2i.inference.classifier import Classifier
     from i2i.inference.files import classify_files, expand_inputs
+    from i2i.portable.runtime import RUNTIMES
 
     parser = argparse.ArgumentParser(
         prog="i2i classify", description="Say which categories image files, folders (recursively) and globs show."
@@ -211,9 +219,16 @@ def _classify(argv: Sequence[str]) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON document (for scripts)")
     parser.add_argument("--batch-size", type=_positive_int, default=32)
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="auto",
+        help="torch, onnx (the release's model.onnx in onnxruntime: no torch needed) or auto (default: onnx on a CPU "
+        "when the release has it and onnxruntime is installed, else torch)",
+    )
     args = parser.parse_args(argv)
     files = [src for src, _ in expand_inputs(args.inputs)]
-    classifier = Classifier.from_pretrained(args.model, args.device)
+    classifier = Classifier.from_pretrained(args.model, args.device, args.runtime)
     report = classify_files(classifier, files, args.top_k, args.batch_size)
     if args.json:
         document = {
@@ -273,6 +288,12 @@ def _export(argv: Sequence[str]) -> int:
         "--palette",
         help="YAML or JSON file of the label map's colours, name: '#rrggbb' in order (implies --input-kind labels)",
     )
+    parser.add_argument(
+        "--onnx",
+        action="store_true",
+        help="also write each network as an ONNX graph (model.onnx, model_reverse.onnx) for onnxruntime, checked "
+        "against PyTorch on several input sizes (refused, nothing written, beyond the stated tolerance)",
+    )
     args = parser.parse_args(argv)
     model = open_model(args.run)
     if args.palette or args.input_kind:
@@ -289,7 +310,7 @@ def _export(argv: Sequence[str]) -> int:
             card = Path(args.card).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise I2IError(f"--card {args.card}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
-    out = write_release(model, args.out, args.overwrite, args.weights_dtype, card)
+    out = write_release(model, args.out, args.overwrite, args.weights_dtype, card, onnx=args.onnx)
     print(f"release written to {out}")
     return 0
 

@@ -122,6 +122,7 @@ def write_release(
     overwrite: bool = False,
     weights_dtype: str = "float32",
     card: str | None = None,
+    onnx: bool = False,
 ) -> Path:
     """Writes ``model`` as release folder ``out_dir``, whole or not at all.
 
@@ -131,7 +132,9 @@ def write_release(
     folder, or the old release), never a partial release and no temporary folder. Weights or buffers holding
     NaN/inf are refused before anything is written. ``weights_dtype`` ``float16`` stores the floating-point weights
     at half size (a value beyond float16's range is refused). ``card``: the model card (``README.md``) to ship
-    instead of the generated one. A replaced release's ``examples/`` folder is carried into the new one.
+    instead of the generated one. A replaced release's ``examples/`` folder is carried into the new one. ``onnx``
+    adds each network as an ONNX graph (``model.onnx``, ``model_reverse.onnx``), written only when onnxruntime's
+    outputs match PyTorch's (``artifact.onnx_export``).
     """
     if weights_dtype not in WEIGHTS_DTYPES:
         raise I2IError(f"weights dtype must be one of {', '.join(WEIGHTS_DTYPES)}, got {weights_dtype!r}")
@@ -143,10 +146,28 @@ def write_release(
     files = {WEIGHTS: _weights_bytes(model, first, stored)}
     for reverse in others:
         files[REVERSE_WEIGHTS] = _weights_bytes(model, reverse, stored)
+    if onnx:
+        _add_onnx(model, meta, files)
     files[CONFIG] = (json.dumps(meta, indent=2) + "\n").encode("utf-8")
     files[CARD] = (card if card is not None else _model_card(meta)).encode("utf-8")
     _publish(out_dir, files, replacing)
     return out_dir
+
+
+def _add_onnx(model: Model, meta: dict[str, Any], files: dict[str, bytes]) -> None:
+    """Exports every network of ``model`` to ONNX (each checked against PyTorch) into ``files`` and ``meta``."""
+    from i2i.artifact.onnx_export import export_classifier, export_generator
+
+    where = str(model.path)
+    if model.classifier is not None:
+        graph = export_classifier(model.classifier, where)
+        files[ONNX], meta["onnx"] = graph.data, {"file": ONNX} | graph.meta
+        return
+    for index, generator in enumerate(model.generators):
+        graph = export_generator(generator, where)
+        name = ONNX if index == 0 else REVERSE_ONNX
+        files[name] = graph.data
+        (meta if index == 0 else meta["reverse"])["onnx"] = {"file": name} | graph.meta
 
 
 def _check_destination(out_dir: Path, overwrite: bool) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ WEIGHTS = "model.safetensors"
 REVERSE_WEIGHTS = "model_reverse.safetensors"
 CARD = "README.md"
 EXAMPLES = "examples"  # example inputs (optional, not read back)
-ONNX = "model.onnx"
+ONNX = "model.onnx"  # the ONNX graphs (optional: `i2i export --onnx`)
 REVERSE_ONNX = "model_reverse.onnx"
 FORMAT = "i2i-release"
 VERSION = 3  # raise it when a release written by this code could not be read by an older i2i
@@ -136,8 +137,8 @@ def read_labels(value: Any, where: str) -> list[str]:
     return list(value)
 
 
-def file_name(value: Any, where: str) -> str:
-    """A weights file named in config.json: a plain file name inside the release folder, nothing else."""
+def file_name(value: Any, where: str, key: str = "reverse.weights") -> str:
+    """A file named in config.json (at ``key``): a plain file name inside the release folder, nothing else."""
     if (
         not isinstance(value, str)
         or not value
@@ -147,9 +148,7 @@ def file_name(value: Any, where: str) -> str:
         or "/" in value
         or "\\" in value
     ):
-        raise CheckpointError(
-            f"{where}: reverse.weights must be a file name inside the release folder, got {short(value)}"
-        )
+        raise CheckpointError(f"{where}: {key} must be a file name inside the release folder, got {short(value)}")
     return value
 
 
@@ -201,3 +200,46 @@ def check_classifier_preprocessing(pre: Any, where: str, min_size: int, network:
         raise refuse("resize_mode", ", ".join(RESIZE_MODES), pre.resize_mode)
     if tuple(pre.normalize) != (-1.0, 1.0):
         raise refuse("normalize", "[-1.0, 1.0] (the only range supported)", list(pre.normalize))
+
+
+@dataclass(frozen=True)
+class OnnxSpec:
+    """A release's ONNX graph for one network (the ``onnx`` section, or ``reverse.onnx``): its file, input and
+    output names, and the image sizes it takes (``fixed`` square side, or any multiple of ``multiple`` of at least
+    ``min_side`` pixels)."""
+
+    file: str
+    input: str
+    output: str
+    multiple: int | None
+    fixed: int | None
+    min_side: int
+
+
+def read_onnx_spec(data: Any, key: str, where: str) -> OnnxSpec:
+    """The ``onnx`` entry ``key`` of a release's config.json, every field checked."""
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{where}: {key} must be a mapping (file, input, output, size), got {short(data)}")
+    name = file_name(data.get("file"), where, f"{key}.file")
+    names = []
+    for field in ("input", "output"):
+        value = data.get(field)
+        if not isinstance(value, str) or not 0 < len(value) <= 100:
+            raise CheckpointError(f"{where}: {key}.{field} must be a tensor name, got {short(value)}")
+        names.append(value)
+    size = data.get("size")
+    if not isinstance(size, dict) or len({"fixed", "multiple"} & set(size)) != 1:
+        raise CheckpointError(f"{where}: {key}.size must hold 'fixed' or 'multiple' (and 'min'), got {short(size)}")
+
+    def whole(field: str, default: int | None = None) -> int:
+        value = size.get(field, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIDE:
+            raise CheckpointError(f"{where}: {key}.size.{field} must be a whole number from 1 to {MAX_SIDE}, got "
+                                  f"{short(value)}")  # fmt: skip
+        return value
+
+    if "fixed" in size:
+        fixed = whole("fixed")
+        return OnnxSpec(name, names[0], names[1], None, fixed, fixed)
+    multiple = whole("multiple")
+    return OnnxSpec(name, names[0], names[1], multiple, None, whole("min", multiple))

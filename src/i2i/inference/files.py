@@ -18,14 +18,18 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from i2i.errors import I2IError, show_path
 from i2i.imageio import ImageReadError, file_kind, is_image_file, read_image, unsupported_reason, write_image
-from i2i.inference.classifier import Classifier
-from i2i.inference.translator import Translator
 from i2i.layouts import walk_folders
+
+if TYPE_CHECKING:  # torch-free at run time: the ONNX runtime translates files through here too
+    from i2i.inference.classifier import Classifier
+    from i2i.inference.translator import Translator
+    from i2i.portable.runtime import OnnxClassifier, OnnxTranslator
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +118,7 @@ def _folder_inputs(folder: Path) -> list[Path]:
 
 
 def translate_files(
-    translator: Translator,
+    translator: Translator | OnnxTranslator,
     pairs: list[tuple[Path, Path]],
     batch_size: int = 8,
     on_progress: Callable[[int], None] | None = None,
@@ -145,7 +149,9 @@ class ClassifyReport:
     failed: list[str] = field(default_factory=list)  # one-line reasons
 
 
-def classify_files(classifier: Classifier, files: list[Path], top_k: int = 5, batch_size: int = 32) -> ClassifyReport:
+def classify_files(
+    classifier: Classifier | OnnxClassifier, files: list[Path], top_k: int = 5, batch_size: int = 32
+) -> ClassifyReport:
     """Reads and classifies ``files`` in chunks; an unreadable file is reported and skipped."""
     report = ClassifyReport()
     for start in range(0, len(files), batch_size):

@@ -1,20 +1,23 @@
 """Translator: runs one generator of a trained model on uint8 images of any size, in batches, on a device.
 
 ``Translator.from_pretrained(path)`` opens any model path (``i2i.artifact.open.open_model``) and takes one of its
-directions; ``Translator(generator, device)`` wraps a generator already in memory.
+directions, or, with ``runtime="onnx"`` (or ``"auto"``), a release's ONNX graph in onnxruntime
+(``portable.runtime.OnnxTranslator``, which needs no torch); ``Translator(generator, device)`` wraps a generator
+already in memory. Torch is imported when a torch translator is made, not with this module, so that an environment
+without it can still use the ONNX runtime through this class.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from i2i.artifact.model import Generator
-from i2i.artifact.open import open_model
-from i2i.device import resolve_device
-from i2i.inference.fast import optimize_for_device
-from i2i.inference.pipeline import prepare_generator, translate_arrays
+from i2i.portable.runtime import OnnxTranslator, resolve_runtime, translate_by_size
+
+if TYPE_CHECKING:
+    from i2i.artifact.model import Generator
 
 
 class Translator:
@@ -27,7 +30,13 @@ class Translator:
         photo = translator([label_map])[0]  # (H, W, 3) uint8 in, (H, W, 3) uint8 out
     """
 
+    runtime = "torch"
+
     def __init__(self, generator: Generator, device: str = "auto") -> None:
+        from i2i.device import resolve_device
+        from i2i.inference.fast import optimize_for_device
+        from i2i.inference.pipeline import prepare_generator
+
         self.device = resolve_device(device)
         self.generator_config = generator.config
         self.pre = generator.preprocessing
@@ -35,27 +44,24 @@ class Translator:
         self.net = optimize_for_device(net, self.device)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str = "auto", direction: str | None = None) -> Translator:
+    def from_pretrained(
+        cls, path: str | Path, device: str = "auto", direction: str | None = None, runtime: str = "torch"
+    ) -> Translator | OnnxTranslator:
         """Opens a release folder, run folder or checkpoint file and takes the generator of ``direction``
-        ("AtoB"/"BtoA"; None: the direction the model was trained in; the other one exists for two-way models)."""
+        ("AtoB"/"BtoA"; None: the direction the model was trained in; the other one exists for two-way models).
+        ``runtime``: ``torch``, ``onnx`` (a release's ONNX graph, CPU) or ``auto`` (``resolve_runtime``)."""
+        if resolve_runtime(runtime, path, device) == "onnx":
+            return OnnxTranslator.from_pretrained(path, direction)
+        from i2i.artifact.open import open_model
+
         return cls(open_model(path).generator(direction), device)
 
     def translate_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Translates (H, W, C) uint8 images that all have the same size, as one batch."""
+        from i2i.inference.pipeline import translate_arrays
+
         return translate_arrays(self.net, images, self.pre, self.device)
 
     def __call__(self, images: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
         """Translates (H, W, C) uint8 images of any sizes; images of equal size are batched together."""
-        for im in images:
-            if im.dtype != np.uint8 or im.ndim != 3 or im.shape[2] != self.pre.input_channels:
-                raise ValueError(f"expected (H, W, {self.pre.input_channels}) uint8 images, got {im.dtype} {im.shape}")
-        out: list[np.ndarray | None] = [None] * len(images)
-        groups: dict[tuple[int, int], list[int]] = {}
-        for i, im in enumerate(images):
-            groups.setdefault(im.shape[:2], []).append(i)
-        for indices in groups.values():
-            for start in range(0, len(indices), batch_size):
-                chunk = indices[start : start + batch_size]
-                for i, result in zip(chunk, self.translate_batch([images[i] for i in chunk]), strict=True):
-                    out[i] = result
-        return out  # type: ignore[return-value]
+        return translate_by_size(images, self.pre.input_channels, batch_size, self.translate_batch)

@@ -142,6 +142,12 @@ def _mixed_norm(x: torch.Tensor, rho: torch.Tensor, eps: float) -> torch.Tensor:
     for the backward pass instead of every intermediate map of the written-out formula (half the memory).
     """
     x = x.float()  # bf16 statistics over large maps are too coarse
+    if torch.compiler.is_exporting():
+        # ONNX export with dynamic sizes: the fused kernels' eps would depend on the map size (not a constant an
+        # InstanceNormalization node can hold), so the same quantity is written out.
+        x_in = (x - x.mean((2, 3), keepdim=True)) / torch.sqrt(x.var((2, 3), keepdim=True) + eps)
+        x_ln = (x - x.mean((1, 2, 3), keepdim=True)) / torch.sqrt(x.var((1, 2, 3), keepdim=True) + eps)
+        return rho.float() * x_in + (1 - rho.float()) * x_ln
     n_in = x.shape[2] * x.shape[3]
     n_ln = x.shape[1] * n_in
     x_in = F.instance_norm(x, eps=eps * (n_in - 1) / n_in) * math.sqrt((n_in - 1) / n_in)
