@@ -21,12 +21,26 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def import_graph() -> dict[str, set[str]]:
+def _type_checking_only(tree: ast.AST) -> set[int]:
+    """The ids of the nodes under ``if TYPE_CHECKING:`` (imported for annotations only, never at run time)."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            inside |= {id(n) for child in node.body for n in ast.walk(child)}
+    return inside
+
+
+def import_graph(run_time_only: bool = False) -> dict[str, set[str]]:
+    """Module -> the i2i modules it imports; ``run_time_only`` leaves out the imports under ``if TYPE_CHECKING:``."""
     files = {module_name(p): p for p in (SRC / "i2i").rglob("*.py")}
     graph: dict[str, set[str]] = {name: set() for name in files}
     for name, path in files.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        skip = _type_checking_only(tree) if run_time_only else set()
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
@@ -94,11 +108,15 @@ LAYERS = [
         "i2i.atomic",
         "i2i.imageio",
         "i2i.layouts",
+        "i2i.fileinfo",
+        "i2i.portable.pixels",
     ],
     ["i2i.models", "i2i.losses", "i2i.device"],
     ["i2i.data"],
     [
         "i2i.inference.preprocessing",
+        "i2i.artifact.release_format",
+        "i2i.portable",
         "i2i.inference.pipeline",
         "i2i.inference.fast",
         "i2i.inference.graphs",
@@ -140,12 +158,12 @@ def test_the_layer_check_sees_an_upward_import() -> None:
     assert layer_of("i2i.inference.translator") > layer_of("i2i.artifact.open") > layer_of("i2i.inference.pipeline")
 
 
-# The dataset tools start without torch: they import nothing that does.
-TORCH_FREE = ("i2i.datatools",)
+# The dataset tools start without torch, and the ONNX runtime runs without it: they import nothing that does.
+TORCH_FREE = ("i2i.datatools", "i2i.portable", "i2i.artifact.release_format", "i2i.inference.preprocessing")
 
 
-def test_dataset_tools_import_no_torch_module() -> None:
-    graph = import_graph()
+def test_dataset_tools_and_the_onnx_runtime_import_no_torch_module() -> None:
+    graph = import_graph(run_time_only=True)
     torch_modules = set()
     for path in (SRC / "i2i").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -162,4 +180,9 @@ def test_dataset_tools_import_no_torch_module() -> None:
             if t not in reach:
                 reach.add(t)
                 stack.append(t)
-    assert not reach & torch_modules, f"the dataset tools reach torch through {sorted(reach & torch_modules)}"
+    assert not reach & torch_modules, f"torch-free modules reach torch through {sorted(reach & torch_modules)}"
+
+
+def test_the_run_time_graph_leaves_out_type_checking_imports() -> None:
+    assert "i2i.models.base" in import_graph()["i2i.inference.preprocessing"]
+    assert "i2i.models.base" not in import_graph(run_time_only=True)["i2i.inference.preprocessing"]

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from i2i.portable.pixels import short_side_size  # noqa: F401  (re-exported: one rule for both runtimes)
+
 
 def to_tensor(array: np.ndarray) -> torch.Tensor:
     """(H, W, C) uint8 → (C, H, W) float32 in [-1, 1]."""
@@ -43,12 +45,6 @@ def resize(x: torch.Tensor, size: tuple[int, int], mode: str = "bicubic") -> tor
     out = F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=True)
     # Bicubic overshoots at edges; images stay in [-1, 1] as Pillow's uint8 resize keeps them in range.
     return out.clamp_(-1.0, 1.0) if mode == "bicubic" else out
-
-
-def short_side_size(height: int, width: int, short_side: int) -> tuple[int, int]:
-    """(h, w) scaled so that the shorter side equals ``short_side``, keeping the aspect ratio."""
-    scale = short_side / min(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:

@@ -42,7 +42,7 @@ class Classifier:
 
     @classmethod
     def from_pretrained(
-        cls, path: str | Path, device: str = "auto", runtime: str = "torch"
+        cls, path: str | Path, device: str = "auto", runtime: str = "auto"
     ) -> Classifier | OnnxClassifier:
         """Opens a release folder, run folder or checkpoint file of a classifier; a translation model is refused
         in one line saying what it is. ``runtime``: ``torch``, ``onnx`` or ``auto`` (``resolve_runtime``)."""

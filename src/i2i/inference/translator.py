@@ -45,7 +45,7 @@ class Translator:
 
     @classmethod
     def from_pretrained(
-        cls, path: str | Path, device: str = "auto", direction: str | None = None, runtime: str = "torch"
+        cls, path: str | Path, device: str = "auto", direction: str | None = None, runtime: str = "auto"
     ) -> Translator | OnnxTranslator:
         """Opens a release folder, run folder or checkpoint file and takes the generator of ``direction``
         ("AtoB"/"BtoA"; None: the direction the model was trained in; the other one exists for two-way models).

@@ -88,12 +88,17 @@ def resolve_runtime(runtime: str, path: str | Path, device: str = "auto") -> str
     torch otherwise (GPUs, run folders, checkpoints)."""
     if runtime not in RUNTIMES:
         raise I2IError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
-    if runtime != "auto":
+    if runtime == "onnx":
         return runtime
     try:
         import torch
     except ImportError:
+        if runtime == "torch":
+            raise I2IError("the torch runtime needs PyTorch, which is not installed: pip install 'i2i[torch]', "
+                           "or use --runtime onnx with a release that has model.onnx") from None  # fmt: skip
         return "onnx"
+    if runtime == "torch":
+        return runtime
     if device not in ("auto", "cpu") or not has_onnx(path):
         return "torch"
     try:
