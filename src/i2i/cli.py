@@ -487,6 +487,14 @@ COMMANDS = {
 }
 
 
+# The import names of the packages the torch extra brings (pyproject.toml): a command that needs one of them, run in a
+# torch-free install (pip install 'i2i[onnx]'), says which extra to install instead of printing a traceback.
+_TORCH_EXTRA = frozenset(
+    {"torch", "torchvision", "safetensors", "tensorboard", "torchmetrics", "torch_fidelity", "onnx", "onnxscript"}
+    | {"fastapi", "uvicorn", "multipart", "fastapi_offline"}
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -525,6 +533,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[name][0](rest)
     except I2IError as exc:
         print(f"i2i: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in _TORCH_EXTRA:
+            raise
+        hint = " (or --runtime onnx with a release that has ONNX graphs)" if name in ("translate", "classify") else ""
+        print(
+            f"i2i: error: 'i2i {name}' needs {missing}, which is not installed: pip install 'i2i[torch]'{hint}",
+            file=sys.stderr,
+        )
         return 2
     except BrokenPipeError:  # the reader of our output went away (`i2i classify ... | head`): nothing to say
         devnull = os.open(os.devnull, os.O_WRONLY)

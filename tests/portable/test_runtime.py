@@ -196,7 +196,8 @@ def test_an_architecture_the_exporter_cannot_handle_is_named_and_nothing_is_writ
 def test_translate_and_classify_run_where_torch_cannot_be_imported(releases: dict[str, Path], tmp_path: Path) -> None:
     blocker = tmp_path / "blocker" / "torch"
     blocker.mkdir(parents=True)
-    (blocker / "__init__.py").write_text("raise ImportError('torch is blocked in this test')\n")
+    # What importing torch does where it is not installed (pip install 'i2i[onnx]').
+    (blocker / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
     image = np.random.default_rng(3).integers(0, 256, (45, 70, 3), dtype=np.uint8)
     write_image(tmp_path / "in" / "a.png", image)
     write_image(tmp_path / "in" / "b.png", image[::-1].copy())
@@ -228,4 +229,12 @@ print(type(translator).__name__, sys.modules.get("torch"))
     done = subprocess.run([*cli, "translate", str(releases["unet"]), str(tmp_path / "in"), "--out",
                            str(tmp_path / "out2"), "--runtime", "torch"], env=env, capture_output=True, text=True,
                           timeout=120)  # fmt: skip
-    assert done.returncode != 0 and "torch" in done.stderr
+    assert done.returncode == 2 and "torch" in done.stderr and "Traceback" not in done.stderr
+
+    # The commands that need torch say which extra to install, in one line.
+    done = subprocess.run([*cli, "train", "--config", "configs/pix2pix/facades-mini.yaml"], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert (
+        done.stderr.strip() == "i2i: error: 'i2i train' needs torch, which is not installed: pip install 'i2i[torch]'"
+    )

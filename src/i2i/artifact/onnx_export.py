@@ -155,7 +155,7 @@ def _export(net: nn.Module, example: torch.Tensor, size: dict[str, int], output:
     try:
         import onnxscript  # noqa: F401  (the dynamo exporter's dependency: refuse early, in one line)
     except ImportError:
-        raise I2IError("ONNX export needs the onnx and onnxscript packages: pip install 'i2i[export]'") from None
+        raise I2IError("ONNX export needs the onnx and onnxscript packages: pip install 'i2i[torch]'") from None
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         try:
