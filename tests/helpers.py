@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from i2i.run_config import RunConfig, load_config
@@ -287,3 +292,25 @@ def write_classes(
             for i in range(count):
                 Image.fromarray(draw_shape(shape, rng, size)[:, :, 0]).save(folder / f"{shape}_{i}.png")
     return root
+
+
+# Launching Python processes takes seconds each on a busy 2-core machine; a hang must fail the test, not CI.
+LAUNCH_TIMEOUT = 180
+
+
+def torchrun(args: list[str], nproc: int = 2, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``torchrun --standalone`` (a free port of its own) running ``i2i`` in ``nproc`` processes, one thread each."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    cmd += ["-m", "i2i.cli", *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
+    # Its own session, so a timeout kills the workers too and leaves none waiting in a collective.
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        out, err = proc.communicate(timeout=LAUNCH_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"torchrun did not finish within {LAUNCH_TIMEOUT}s (hang?):\n{err[-3000:]}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)

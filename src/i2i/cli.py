@@ -159,18 +159,28 @@ def _translate(argv: Sequence[str]) -> int:
     from tqdm.auto import tqdm
 
     from i2i.inference.files import plan_outputs, translate_files
+    from i2i.inference.sharding import ProcessGroup, shard_from_env, skip_existing
     from i2i.inference.translator import Translator
-    from i2i.portable.runtime import RUNTIMES
+    from i2i.portable.runtime import RUNTIMES, OnnxTranslator, resolve_runtime
 
     parser = argparse.ArgumentParser(
-        prog="i2i translate", description="Translate image files, folders (recursively) and globs."
+        prog="i2i translate",
+        description="Translate image files, folders (recursively) and globs. Under torchrun (torchrun "
+        "--nproc_per_node N -m i2i.cli translate ...) the inputs are split over the processes.",
     )
     parser.add_argument("model", help="release folder, run folder or checkpoint file")
     parser.add_argument("inputs", nargs="+", help="image files, folders or quoted glob patterns")
     parser.add_argument("--out", required=True, help="output folder (outputs keep the input names)")
     parser.add_argument("--batch-size", type=_positive_int, default=8)
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    existing.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="leave inputs whose output file exists alone (to finish an interrupted run; outputs are written whole "
+        "or not at all)",
+    )
     parser.add_argument(
         "--direction",
         choices=DIRECTIONS,
@@ -185,12 +195,36 @@ def _translate(argv: Sequence[str]) -> int:
     )
     args = parser.parse_args(argv)
     refuse_risky_out(args.out, "translated")
-    pairs = plan_outputs(args.inputs, args.out, args.overwrite)
-    translator = Translator.from_pretrained(args.model, args.device, args.direction, args.runtime)
-    with tqdm(total=len(pairs), unit="img", desc="translate") as bar:
-        report = translate_files(translator, pairs, args.batch_size, on_progress=bar.update)
-    print(f"wrote {len(report.written)} image(s) to {args.out}")
-    return _report_failed(report.failed)
+    shard = shard_from_env()
+    device = shard.device(args.device)
+    group = ProcessGroup(shard, device)
+    try:
+        pairs = plan_outputs(args.inputs, args.out, args.overwrite or args.skip_existing)
+        group.barrier()  # every process has planned before any writes: no one mistakes fresh outputs for old ones
+        mine = shard.take(pairs)
+        skipped = 0
+        if args.skip_existing:
+            mine, skipped = skip_existing(mine)
+        if shard.enabled and resolve_runtime(args.runtime, args.model, device) == "onnx":
+            translator = OnnxTranslator.from_pretrained(args.model, args.direction, threads=shard.threads())
+        else:
+            if shard.enabled and not device.startswith("cuda"):
+                import torch
+
+                torch.set_num_threads(shard.threads())
+            translator = Translator.from_pretrained(args.model, device, args.direction, args.runtime)
+        desc = f"translate (process 1 of {shard.world_size})" if shard.enabled else "translate"
+        with tqdm(total=len(mine), unit="img", desc=desc, disable=shard.rank != 0) as bar:
+            report = translate_files(translator, mine, args.batch_size, on_progress=bar.update)
+        summary = group.summarize(len(report.written), skipped, report.failed)
+    finally:
+        group.close()
+    if shard.rank != 0:
+        return 1 if report.failed else 0
+    by = f" by {summary.processes} processes" if summary.processes > 1 else ""
+    left = f"; {summary.skipped} already there were left alone" if args.skip_existing else ""
+    print(f"wrote {summary.written} image(s) to {args.out}{by}{left}")
+    return _report_failed(summary.failed)
 
 
 def _report_failed(failed: list[str]) -> int:

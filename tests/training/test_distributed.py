@@ -10,16 +10,13 @@ batch across processes changes nothing but the order of floating-point sums.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from helpers import REPO, TINY, cli_args, write_aligned
+from helpers import TINY, cli_args, torchrun, write_aligned
 from torch import nn
 
 from i2i.cli import main as i2i_main
@@ -123,31 +120,10 @@ STEPS = 6
 # weighted wrongly shows (an unweighted mean over ranks misses by 5e-4, gradients scaled by 2 by 1.4e-5).
 RTOL, ATOL = 1e-4, 1e-5
 
-# Launching Python processes takes seconds each on a busy 2-core machine; a hang must fail the test, not CI.
-LAUNCH_TIMEOUT = 180
-
 
 def _args(dataset: Path, out_dir: Path, name: str, **sections: dict) -> list[str]:
     raw = merge(merge(TINY, DIST), {"name": name, "out_dir": str(out_dir), "data": {"root": str(dataset)}})
     return ["train", *cli_args(merge(raw, sections))]
-
-
-def _torchrun(args: list[str], nproc: int = 2) -> subprocess.CompletedProcess:
-    """``torchrun --standalone`` (a free port of its own) running ``i2i`` in ``nproc`` processes."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
-    cmd += ["-m", "i2i.cli", *args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    # Its own session, so a timeout kills the workers too and leaves none waiting in a collective.
-    proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        out, err = proc.communicate(timeout=LAUNCH_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"torchrun did not finish within {LAUNCH_TIMEOUT}s (hang?):\n{err[-3000:]}")
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def _ok(result: subprocess.CompletedProcess) -> None:
@@ -232,7 +208,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("dist")
     data = write_aligned(base / "data", {"train": 7, "val": 2})
     assert i2i_main(_args(data, base / "runs", "single")) == 0
-    _ok(_torchrun(_args(data, base / "runs", "two")))
+    _ok(torchrun(_args(data, base / "runs", "two")))
     return {"data": data, "out": base / "runs", "single": base / "runs" / "single", "two": base / "runs" / "two"}
 
 
@@ -282,7 +258,7 @@ def test_resume_with_another_number_of_processes(runs: dict[str, Path], directio
     name = f"resumed_{direction.replace(' ', '')}"
     if direction == "1 to 2":
         checkpoint = runs["single"] / "checkpoints" / "step_0000003.pt"
-        _ok(_torchrun([*_args(runs["data"], runs["out"], name), f"--resume={checkpoint}"]))
+        _ok(torchrun([*_args(runs["data"], runs["out"], name), f"--resume={checkpoint}"]))
     else:
         checkpoint = runs["two"] / "checkpoints" / "step_0000003.pt"
         assert i2i_main([*_args(runs["data"], runs["out"], name), f"--resume={checkpoint}"]) == 0
@@ -298,7 +274,7 @@ def test_batch_too_small_for_every_rank_is_dropped_without_a_hang(tmp_path: Path
     """5 pairs at a global batch of 4 on 2 ranks: the last batch (1 pair) can't give each rank a sample, so each
     epoch is one step; the run finishes (no rank waits in an all-reduce the other skips)."""
     data = write_aligned(tmp_path / "data", {"train": 5, "val": 1})
-    result = _torchrun(_args(data, tmp_path, "five", train={"keep_every": "never", "n_epochs_decay": 1}))
+    result = torchrun(_args(data, tmp_path, "five", train={"keep_every": "never", "n_epochs_decay": 1}))
     _ok(result)
     state = load_state(tmp_path / "five" / "checkpoints" / "last.pt")
     assert (state["progress"]["step"], state["progress"]["epoch"]) == (2, 2)
@@ -310,7 +286,7 @@ def test_batch_not_divisible_by_processes_is_a_one_line_error(tmp_path: Path) ->
     """A global batch of 3 on 2 processes: each rank says why in one line and exits non-zero, without a traceback
     (torchrun then reports the failed workers in its own words)."""
     data = write_aligned(tmp_path / "data", {"train": 4, "val": 1})
-    result = _torchrun(_args(data, tmp_path, "odd", train={"batch_size": 3}))
+    result = torchrun(_args(data, tmp_path, "odd", train={"batch_size": 3}))
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("i2i: error:")]
     assert errors and all("train.batch_size (3)" in e and "number of processes (2)" in e for e in errors), result.stderr
@@ -336,7 +312,7 @@ def test_unpaired_methods_in_two_processes_train_like_one(tmp_path: Path, kind: 
     raw = merge(merge(merge(TINY, DIST), {"out_dir": str(tmp_path / "runs"), "data": {"root": str(data)}}), sections)
     raw["method"] = method  # the unpaired method replaces pix2pix's sections, not merges into them
     assert i2i_main(["train", *cli_args({**raw, "name": "single"})]) == 0
-    _ok(_torchrun(["train", *cli_args({**raw, "name": "two"})]))
+    _ok(torchrun(["train", *cli_args({**raw, "name": "two"})]))
     a = load_state(tmp_path / "runs" / "two" / "checkpoints" / "last.pt")
     b = load_state(tmp_path / "runs" / "single" / "checkpoints" / "last.pt")
     assert a["progress"] == b["progress"] and a["progress"]["step"] == STEPS

@@ -15,10 +15,13 @@ each file. Every graph is then run in onnxruntime on seeded inputs of several si
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import math
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,7 +159,7 @@ def _export(net: nn.Module, example: torch.Tensor, size: dict[str, int], output:
         import onnxscript  # noqa: F401  (the dynamo exporter's dependency: refuse early, in one line)
     except ImportError:
         raise I2IError("ONNX export needs the onnx and onnxscript packages: pip install 'i2i[torch]'") from None
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), _quiet_exporter_logs():
         warnings.simplefilter("ignore")
         try:
             program = torch.export.export(net, (example,), dynamic_shapes=_dynamic_shapes(size), strict=False)
@@ -181,6 +184,21 @@ def _export(net: nn.Module, example: torch.Tensor, size: dict[str, int], output:
         except Exception:  # noqa: BLE001  (the first exporter's message is the one that names the layer)
             raise I2IError(f"{what}: cannot be exported to ONNX: {problem}") from None
     return buffer.getvalue(), "torchscript"
+
+
+@contextlib.contextmanager
+def _quiet_exporter_logs() -> Iterator[None]:
+    """The exporter's optimizer logs each pass at INFO ("Removed 25 unused nodes", ...), which the CLI would print:
+    only its warnings and errors are the user's concern."""
+    loggers = [logging.getLogger(name) for name in ("onnxscript", "onnx_ir", "torch.onnx")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _failing_layer(exc: BaseException, program: Any) -> str:
