@@ -197,28 +197,25 @@ def _translate(argv: Sequence[str]) -> int:
     refuse_risky_out(args.out, "translated")
     shard = shard_from_env()
     device = shard.device(args.device)
-    group = ProcessGroup(shard, device)
-    try:
-        pairs = plan_outputs(args.inputs, args.out, args.overwrite or args.skip_existing)
-        group.barrier()  # every process has planned before any writes: no one mistakes fresh outputs for old ones
-        mine = shard.take(pairs)
-        skipped = 0
-        if args.skip_existing:
-            mine, skipped = skip_existing(mine)
-        if shard.enabled and resolve_runtime(args.runtime, args.model, device) == "onnx":
-            translator = OnnxTranslator.from_pretrained(args.model, args.direction, threads=shard.threads())
-        else:
-            if shard.enabled and not device.startswith("cuda"):
-                import torch
+    group = ProcessGroup(shard)
+    pairs = plan_outputs(args.inputs, args.out, args.overwrite or args.skip_existing)
+    group.barrier("planned")  # every process has planned before any writes: no one takes fresh outputs for old ones
+    mine = shard.take(pairs)
+    skipped = 0
+    if args.skip_existing:
+        mine, skipped = skip_existing(mine)
+    if shard.enabled and resolve_runtime(args.runtime, args.model, device) == "onnx":
+        translator = OnnxTranslator.from_pretrained(args.model, args.direction, threads=shard.threads())
+    else:
+        if shard.enabled and not device.startswith("cuda"):
+            import torch
 
-                torch.set_num_threads(shard.threads())
-            translator = Translator.from_pretrained(args.model, device, args.direction, args.runtime)
-        desc = f"translate (process 1 of {shard.world_size})" if shard.enabled else "translate"
-        with tqdm(total=len(mine), unit="img", desc=desc, disable=shard.rank != 0) as bar:
-            report = translate_files(translator, mine, args.batch_size, on_progress=bar.update)
-        summary = group.summarize(len(report.written), skipped, report.failed)
-    finally:
-        group.close()
+            torch.set_num_threads(shard.threads())
+        translator = Translator.from_pretrained(args.model, device, args.direction, args.runtime)
+    desc = f"translate (process 1 of {shard.world_size})" if shard.enabled else "translate"
+    with tqdm(total=len(mine), unit="img", desc=desc, disable=shard.rank != 0) as bar:
+        report = translate_files(translator, mine, args.batch_size, on_progress=bar.update)
+    summary = group.summarize(len(report.written), skipped, report.failed)
     if shard.rank != 0:
         return 1 if report.failed else 0
     by = f" by {summary.processes} processes" if summary.processes > 1 else ""

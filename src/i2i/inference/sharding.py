@@ -6,13 +6,14 @@ process (each image is translated alone, at its own size, by the same network). 
 (``imageio.write_image``), so after a crash an output file is either whole or absent: ``--skip-existing`` then
 translates only what is missing. The processes meet twice: after planning (so that no process sees another's
 fresh outputs as files that were there before) and at the end, where the first process prints one summary for all.
-
-The process group is torch.distributed's (NCCL between GPUs, gloo on CPUs), joined as training joins it; each
-process takes the GPU of its local rank, or on CPUs its share of the cores.
+They meet through torchrun's rendezvous store (see ``ProcessGroup``). Each process takes the GPU of its local
+rank, or on CPUs its share of the cores.
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,45 +82,51 @@ class Summary:
 
 
 class ProcessGroup:
-    """The processes' meeting points; a no-op for one process. torch is imported only when there are several."""
+    """The processes' meeting points; a no-op for one process.
 
-    def __init__(self, shard: Shard, device: str) -> None:
+    They meet through the key-value store torchrun's rendezvous provides (``env://``: the agent's store, or one
+    the first process hosts), not through a gloo or NCCL group: they exchange a few counts, not tensors, and a
+    communicator's worker threads only add ways to fail when one process finishes long before another. torch is
+    imported only when there are several processes.
+    """
+
+    def __init__(self, shard: Shard, timeout: datetime.timedelta = datetime.timedelta(minutes=60)) -> None:
         self.shard = shard
-        self._dist: Any = None
+        self._store: Any = None
         if not shard.enabled:
             return
-        import datetime
+        from torch.distributed import PrefixStore
+        from torch.distributed import rendezvous as torch_rendezvous
 
-        import torch
-        import torch.distributed as dist
+        store, _, _ = next(torch_rendezvous("env://", shard.rank, shard.world_size, timeout=timeout))
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")  # a restarted group must not see old keys
+        self._store = PrefixStore(f"i2i-translate/{attempt}", store)
 
-        if not dist.is_initialized():
-            backend = "nccl" if device.startswith("cuda") else "gloo"
-            if backend == "nccl":
-                torch.cuda.set_device(torch.device(device))
-            dist.init_process_group(backend, timeout=datetime.timedelta(minutes=60))
-        self._dist = dist
-
-    def barrier(self) -> None:
-        if self._dist is not None:
-            self._dist.barrier()
+    def barrier(self, name: str) -> None:
+        """Returns once every process has arrived at the barrier called ``name``."""
+        if self._store is None:
+            return
+        if self._store.add(f"{name}/arrived", 1) == self.shard.world_size:
+            self._store.set(f"{name}/open", "1")
+        self._store.wait([f"{name}/open"])
 
     def summarize(self, written: int, skipped: int, failed: list[str]) -> Summary:
-        """Everyone's counts and failures (on every process; the first one prints them)."""
-        if self._dist is None:
-            return Summary(1, written, skipped, list(failed))
-        parts: list[Any] = [None] * self.shard.world_size
-        self._dist.all_gather_object(parts, (written, skipped, list(failed)))
+        """The first process gets everyone's counts and failures (once all have sent theirs); the others their own."""
+        own = Summary(self.shard.world_size, written, skipped, list(failed))
+        if self._store is None:
+            return own
+        self._store.set(f"summary/{self.shard.rank}", json.dumps([written, skipped, list(failed)]))
+        if self.shard.rank != 0:
+            return own
+        keys = [f"summary/{rank}" for rank in range(self.shard.world_size)]
+        self._store.wait(keys)
+        parts = [json.loads(self._store.get(key)) for key in keys]
         return Summary(
             self.shard.world_size,
             sum(p[0] for p in parts),
             sum(p[1] for p in parts),
             [line for p in parts for line in p[2]],
         )
-
-    def close(self) -> None:
-        if self._dist is not None and self._dist.is_initialized():
-            self._dist.destroy_process_group()
 
 
 def _cuda_available() -> bool:
