@@ -91,10 +91,39 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, err
 
 
-def test_auto_takes_onnx_on_a_cpu_when_the_release_has_it(releases: dict[str, Path]) -> None:
-    assert resolve_runtime("auto", releases["unet"], "cpu") == "onnx"
+def test_export_times_both_runtimes_on_the_cpu(releases: dict[str, Path]) -> None:
+    for name in ("unet", "resnet", "classifier"):
+        timing = json.loads((releases[name] / "config.json").read_text())["onnx"]["cpu_ms"]
+        assert timing["torch"] > 0 and timing["onnx"] > 0 and timing["threads"] == torch.get_num_threads()
+        assert timing["side"] == 256  # a U-Net's or ResNet's multiple divides 256; a classifier resizes the 256² image
+
+
+def with_timing(release: Path, dst: Path, torch_ms: float, onnx_ms: float) -> Path:
+    release = copy_release(release, dst)
+    meta = json.loads((release / "config.json").read_text())
+    meta["onnx"]["cpu_ms"] |= {"torch": torch_ms, "onnx": onnx_ms}
+    (release / "config.json").write_text(json.dumps(meta))
+    return release
+
+
+def test_auto_takes_the_runtime_export_measured_faster_on_a_cpu(releases: dict[str, Path], tmp_path: Path) -> None:
+    onnx_faster = with_timing(releases["unet"], tmp_path / "onnx_faster", 20.0, 15.0)
+    torch_faster = with_timing(releases["unet"], tmp_path / "torch_faster", 15.0, 20.0)
+    assert resolve_runtime("auto", onnx_faster, "cpu") == "onnx"
+    assert resolve_runtime("auto", torch_faster, "cpu") == "torch"
+    barely = with_timing(releases["unet"], tmp_path / "barely", 20.0, 19.0)  # within timing noise: torch
+    assert resolve_runtime("auto", barely, "cpu") == "torch"
+    assert resolve_runtime("auto", onnx_faster, "cuda:0") == "torch"  # the timing is a CPU's
     assert resolve_runtime("auto", releases["plain"], "cpu") == "torch"  # no model.onnx
-    assert resolve_runtime("torch", releases["unet"], "cpu") == "torch"
+    assert resolve_runtime("torch", onnx_faster, "cpu") == "torch"
+    assert resolve_runtime("onnx", torch_faster, "cpu") == "onnx"
+    untimed = copy_release(releases["unet"], tmp_path / "untimed")  # a release written before export timed it
+    meta = json.loads((untimed / "config.json").read_text())
+    del meta["onnx"]["cpu_ms"]
+    (untimed / "config.json").write_text(json.dumps(meta))
+    assert resolve_runtime("auto", untimed, "cpu") == "torch"
+    assert type(Translator.from_pretrained(onnx_faster, "cpu")).__name__ == "OnnxTranslator"
+    assert type(Translator.from_pretrained(torch_faster, "cpu")).__name__ == "Translator"
     with pytest.raises(I2IError, match="runtime must be one of auto, torch, onnx, got 'tf'"):
         resolve_runtime("tf", releases["unet"])
 
@@ -147,6 +176,8 @@ def test_a_crafted_onnx_section_is_refused(releases: dict[str, Path], tmp_path: 
         ({**meta["onnx"], "size": {"multiple": 0}}, "onnx.size.multiple must be a whole number from 1 to 16384"),
         ({**meta["onnx"], "size": {}}, "onnx.size must hold 'fixed' or 'multiple'"),
         ({**meta["onnx"], "input": 3}, "onnx.input must be a tensor name"),
+        ({**meta["onnx"], "cpu_ms": {"torch": -1, "onnx": 2}}, "onnx.cpu_ms must hold positive milliseconds"),
+        ({**meta["onnx"], "cpu_ms": "fast"}, "onnx.cpu_ms must hold positive milliseconds 'torch' and 'onnx'"),
         ("model.onnx", "onnx must be a mapping"),
     ]:
         (release / "config.json").write_text(json.dumps({**meta, "onnx": bad}))

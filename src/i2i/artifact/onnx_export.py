@@ -20,9 +20,12 @@ import io
 import logging
 import math
 import re
+import statistics
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,9 +33,10 @@ import torch
 from torch import nn
 
 from i2i.artifact.model import ClassifierNetwork, Generator
-from i2i.artifact.release_format import MAX_SIDE
+from i2i.artifact.release_format import MAX_SIDE, read_onnx_spec
 from i2i.errors import I2IError
 from i2i.inference.pipeline import prepare_generator
+from i2i.portable.session import open_session
 
 OPSET = 18
 INPUT = "image"
@@ -42,6 +46,8 @@ PROBABILITIES = "probabilities"
 # level, so uint8 images differ by at most 1 level), classifier probabilities.
 TOLERANCE = {"generator": 2e-3, "classifier": 1e-4}
 MAX_BATCH = 4096
+TIMED_CALLS = 5  # per runtime, after one warm-up call, for the release's ``cpu_ms``
+SETTLE_S = 0.5  # pause before timing onnxruntime, after torch's calls (see _median_ms)
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,9 @@ def export_generator(generator: Generator, where: str) -> OnnxGraph:
     example = torch.rand(2, pre.input_channels, example_side, example_side) * 2 - 1  # batch 1 would be fixed
     data, exporter = _export(net, example, size, OUTPUT, what)
     diff = _check_parity(data, net, pre.input_channels, sizes, TOLERANCE["generator"], what)
-    return OnnxGraph(data, _entry(size, OUTPUT, exporter, diff, "generator", sizes))
+    entry = _entry(size, OUTPUT, exporter, diff, "generator", sizes)
+    entry["cpu_ms"] = _time_generator(generator, data, entry, what)
+    return OnnxGraph(data, entry)
 
 
 def export_classifier(classifier: ClassifierNetwork, where: str) -> OnnxGraph:
@@ -105,7 +113,9 @@ def export_classifier(classifier: ClassifierNetwork, where: str) -> OnnxGraph:
     sizes = [(1, pre.image_size, pre.image_size), (3, pre.image_size, pre.image_size)]
     data, exporter = _export(net, example, size, PROBABILITIES, what)
     diff = _check_parity(data, net, pre.input_channels, sizes, TOLERANCE["classifier"], what)
-    return OnnxGraph(data, _entry(size, PROBABILITIES, exporter, diff, "classifier", sizes))
+    entry = _entry(size, PROBABILITIES, exporter, diff, "classifier", sizes)
+    entry["cpu_ms"] = _time_classifier(classifier, data, entry, what)
+    return OnnxGraph(data, entry)
 
 
 def _entry(
@@ -227,8 +237,6 @@ def _check_parity(
 ) -> float:
     """The largest difference between onnxruntime and PyTorch over seeded inputs of ``sizes`` (batch, h, w);
     refused (an ``I2IError``) beyond ``tolerance``."""
-    from i2i.portable.session import open_session
-
     session = open_session(data, what, threads=None)
     gen = torch.Generator().manual_seed(0)
     worst = 0.0
@@ -249,3 +257,56 @@ def _check_parity(
             )
         worst = max(worst, diff)
     return worst
+
+
+def _time_generator(generator: Generator, data: bytes, entry: dict[str, Any], what: str) -> dict[str, Any]:
+    """The CPU timing of a generator: one image of the side it is trained for (its fixed size, else 256 rounded up
+    to its size multiple), end to end, through ``Translator`` and through ``OnnxTranslator`` on the graph."""
+    from i2i.inference.translator import Translator
+    from i2i.portable.runtime import OnnxTranslator
+
+    pre, fixed, multiple = generator.preprocessing, entry["size"].get("fixed"), entry["size"].get("multiple")
+    side = fixed or max(entry["size"]["min"], multiple * math.ceil(256 / multiple))
+    image = np.random.default_rng(0).integers(0, 256, (side, side, pre.input_channels), dtype=np.uint8)
+    spec = read_onnx_spec({"file": "model.onnx", **entry}, "onnx", what)
+    threads = torch.get_num_threads()
+    onnx = OnnxTranslator(open_session(data, what, threads=threads), pre, spec)
+    onnx_ms = _median_ms(partial(onnx, [image]), settle=True)
+    with torch.inference_mode():
+        torch_ms = _median_ms(partial(Translator(generator, "cpu"), [image]))
+    return {"torch": torch_ms, "onnx": onnx_ms, "side": side, "threads": threads}
+
+
+def _time_classifier(classifier: ClassifierNetwork, data: bytes, entry: dict[str, Any], what: str) -> dict[str, Any]:
+    """The CPU timing of a classifier: one 256x256 RGB image (resized to its input size), end to end, through
+    ``Classifier`` and through ``OnnxClassifier`` on the graph."""
+    from i2i.inference.classifier import Classifier
+    from i2i.portable.runtime import OnnxClassifier
+
+    image = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    spec = read_onnx_spec({"file": "model.onnx", **entry}, "onnx", what)
+    threads = torch.get_num_threads()
+    session = open_session(data, what, threads=threads)
+    onnx = OnnxClassifier(session, classifier.preprocessing, list(classifier.labels), spec)
+    onnx_ms = _median_ms(partial(onnx.probabilities, [image]), settle=True)
+    with torch.inference_mode():
+        torch_ms = _median_ms(partial(Classifier(classifier, "cpu").probabilities, [image]))
+    return {"torch": torch_ms, "onnx": onnx_ms, "side": 256, "threads": threads}
+
+
+def _median_ms(call: Callable[[], Any], settle: bool = False) -> float:
+    """The median of ``TIMED_CALLS`` calls of ``call`` after a warm-up call, in milliseconds.
+
+    Export times onnxruntime first, after a pause (``settle``), then torch, never interleaved: for a while after
+    torch's last call its OpenMP threads keep the cores busy and slow onnxruntime by a third (measured on the 2-core
+    CI machine: a 11 ms classifier call took 15.7 ms right after torch's, 11 ms after half a second). Both run with
+    torch's thread count."""
+    if settle:
+        time.sleep(SETTLE_S)
+    call()
+    times = []
+    for _ in range(TIMED_CALLS):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return round(1000 * statistics.median(times), 2)

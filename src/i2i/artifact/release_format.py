@@ -205,8 +205,8 @@ def check_classifier_preprocessing(pre: Any, where: str, min_size: int, network:
 @dataclass(frozen=True)
 class OnnxSpec:
     """A release's ONNX graph for one network (the ``onnx`` section, or ``reverse.onnx``): its file, input and
-    output names, and the image sizes it takes (``fixed`` square side, or any multiple of ``multiple`` of at least
-    ``min_side`` pixels)."""
+    output names, the image sizes it takes (``fixed`` square side, or any multiple of ``multiple`` of at least
+    ``min_side`` pixels), and the (torch, onnx) milliseconds per image export measured on a CPU, if it did."""
 
     file: str
     input: str
@@ -214,6 +214,7 @@ class OnnxSpec:
     multiple: int | None
     fixed: int | None
     min_side: int
+    cpu_ms: tuple[float, float] | None = None
 
 
 def read_onnx_spec(data: Any, key: str, where: str) -> OnnxSpec:
@@ -238,8 +239,20 @@ def read_onnx_spec(data: Any, key: str, where: str) -> OnnxSpec:
                                   f"{short(value)}")  # fmt: skip
         return value
 
+    cpu_ms = _cpu_ms(data.get("cpu_ms"), where, key)
     if "fixed" in size:
         fixed = whole("fixed")
-        return OnnxSpec(name, names[0], names[1], None, fixed, fixed)
+        return OnnxSpec(name, names[0], names[1], None, fixed, fixed, cpu_ms)
     multiple = whole("multiple")
-    return OnnxSpec(name, names[0], names[1], multiple, None, whole("min", multiple))
+    return OnnxSpec(name, names[0], names[1], multiple, None, whole("min", multiple), cpu_ms)
+
+
+def _cpu_ms(data: Any, where: str, key: str) -> tuple[float, float] | None:
+    """The optional ``cpu_ms`` timing of an ``onnx`` entry as (torch, onnx) milliseconds."""
+    if data is None:
+        return None
+    times = [data.get(runtime) if isinstance(data, dict) else None for runtime in ("torch", "onnx")]
+    if not all(isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t < 1e9 for t in times):
+        raise CheckpointError(f"{where}: {key}.cpu_ms must hold positive milliseconds 'torch' and 'onnx', got "
+                              f"{short(data)}")  # fmt: skip
+    return float(times[0]), float(times[1])

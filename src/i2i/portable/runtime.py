@@ -72,20 +72,16 @@ def top_predictions(probabilities: np.ndarray, labels: list[str], top_k: int) ->
 
 
 RUNTIMES = ("auto", "torch", "onnx")
-
-
-def has_onnx(path: str | Path) -> bool:
-    """Whether ``path`` is a release folder whose config.json names an ONNX graph (for its trained direction)."""
-    try:
-        return isinstance(read_config(Path(path)).get("onnx"), dict)
-    except CheckpointError:
-        return False
+# On a CPU, auto takes the ONNX graph only when export timed it at most this fraction of torch's time: closer than
+# that, five timed calls cannot tell them apart, and the choice would change from one export to the next.
+ONNX_CLEARLY_FASTER = 0.9
 
 
 def resolve_runtime(runtime: str, path: str | Path, device: str = "auto") -> str:
-    """``torch`` or ``onnx`` for ``runtime``: ``auto`` takes the ONNX graph where torch is not installed, and on a
-    CPU when the release has one and onnxruntime is installed (faster there: docs/benchmarks.md, "ONNX runtime");
-    torch otherwise (GPUs, run folders, checkpoints)."""
+    """``torch`` or ``onnx`` for ``runtime``. ``auto`` takes the ONNX graph where torch is not installed; on a CPU,
+    the runtime that export measured faster for this release (its ``cpu_ms``: the ONNX graph when onnxruntime is
+    installed and was at least 10 % faster); torch otherwise (GPUs, run folders, checkpoints, releases without a
+    graph)."""
     if runtime not in RUNTIMES:
         raise I2IError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     if runtime == "onnx":
@@ -97,15 +93,29 @@ def resolve_runtime(runtime: str, path: str | Path, device: str = "auto") -> str
             raise I2IError("the torch runtime needs PyTorch, which is not installed: pip install 'i2i[torch]', "
                            "or use --runtime onnx with a release that has model.onnx") from None  # fmt: skip
         return "onnx"
-    if runtime == "torch":
-        return runtime
-    if device not in ("auto", "cpu") or not has_onnx(path):
+    if runtime == "torch" or device not in ("auto", "cpu") or not onnx_faster_on_cpu(path):
+        return "torch"
+    if device == "auto" and torch.cuda.is_available():
         return "torch"
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
         return "torch"
-    return "onnx" if device == "cpu" or not torch.cuda.is_available() else "torch"
+    return "onnx"
+
+
+def onnx_faster_on_cpu(path: str | Path) -> bool:
+    """Whether ``path`` is a release with an ONNX graph that export timed clearly faster on a CPU than the torch
+    runtime (``ONNX_CLEARLY_FASTER``)."""
+    try:
+        folder = Path(path)
+        data = read_config(folder).get("onnx")
+        if not isinstance(data, dict):
+            return False
+        spec = read_onnx_spec(data, "onnx", str(folder / CONFIG))
+    except CheckpointError:
+        return False
+    return spec.cpu_ms is not None and spec.cpu_ms[1] <= ONNX_CLEARLY_FASTER * spec.cpu_ms[0]
 
 
 def _section(cls: type, data: Any, name: str, where: str) -> Any:
