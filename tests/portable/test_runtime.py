@@ -147,7 +147,9 @@ def test_a_corrupted_or_truncated_onnx_file_is_refused_in_one_line(releases, tmp
         OnnxTranslator.from_pretrained(release)
     image = tmp_path / "in.png"
     write_image(image, np.zeros((8, 8, 3), dtype=np.uint8))
-    code, err = run_cli(["translate", str(release), str(image), "--out", str(tmp_path / "out")], capsys)
+    code, err = run_cli(
+        ["translate", str(release), str(image), "--out", str(tmp_path / "out"), "--runtime", "onnx"], capsys
+    )
     assert code != 0 and len(err.splitlines()) == 1 and "not a usable ONNX model" in err
 
 

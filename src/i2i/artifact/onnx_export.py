@@ -46,7 +46,8 @@ PROBABILITIES = "probabilities"
 # level, so uint8 images differ by at most 1 level), classifier probabilities.
 TOLERANCE = {"generator": 2e-3, "classifier": 1e-4}
 MAX_BATCH = 4096
-TIMED_CALLS = 5  # per runtime, after one warm-up call, for the release's ``cpu_ms``
+# The release's ``cpu_ms``: per runtime, timed calls for about a second, at least 5 and at most 30.
+MIN_TIMED_CALLS, MAX_TIMED_CALLS, TIMING_BUDGET_S = 5, 30, 1.0
 SETTLE_S = 0.5  # pause before timing onnxruntime, after torch's calls (see _median_ms)
 
 
@@ -261,8 +262,9 @@ def _check_parity(
 
 def _time_generator(generator: Generator, data: bytes, entry: dict[str, Any], what: str) -> dict[str, Any]:
     """The CPU timing of a generator: one image of the side it is trained for (its fixed size, else 256 rounded up
-    to its size multiple), end to end, through ``Translator`` and through ``OnnxTranslator`` on the graph."""
-    from i2i.inference.translator import Translator
+    to its size multiple), end to end, as ``Translator`` runs it (the CPU fast path) and as ``OnnxTranslator`` does."""
+    from i2i.inference.fast import optimize_for_device
+    from i2i.inference.pipeline import translate_arrays
     from i2i.portable.runtime import OnnxTranslator
 
     pre, fixed, multiple = generator.preprocessing, entry["size"].get("fixed"), entry["size"].get("multiple")
@@ -271,31 +273,35 @@ def _time_generator(generator: Generator, data: bytes, entry: dict[str, Any], wh
     spec = read_onnx_spec({"file": "model.onnx", **entry}, "onnx", what)
     threads = torch.get_num_threads()
     onnx = OnnxTranslator(open_session(data, what, threads=threads), pre, spec)
-    onnx_ms = _median_ms(partial(onnx, [image]), settle=True)
+    onnx_ms = _median_ms(partial(onnx.translate_batch, [image]), settle=True)
+    cpu = torch.device("cpu")
+    net = optimize_for_device(prepare_generator(generator.network, pre.bn_inference), cpu)
     with torch.inference_mode():
-        torch_ms = _median_ms(partial(Translator(generator, "cpu"), [image]))
+        torch_ms = _median_ms(partial(translate_arrays, net, [image], pre, cpu))
     return {"torch": torch_ms, "onnx": onnx_ms, "side": side, "threads": threads}
 
 
 def _time_classifier(classifier: ClassifierNetwork, data: bytes, entry: dict[str, Any], what: str) -> dict[str, Any]:
-    """The CPU timing of a classifier: one 256x256 RGB image (resized to its input size), end to end, through
-    ``Classifier`` and through ``OnnxClassifier`` on the graph."""
-    from i2i.inference.classifier import Classifier
+    """The CPU timing of a classifier: one 256x256 image (resized to its input size), end to end, as ``Classifier``
+    runs it and as ``OnnxClassifier`` does."""
+    from i2i.inference.pipeline import classify_arrays
     from i2i.portable.runtime import OnnxClassifier
 
-    image = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    pre = classifier.preprocessing
+    image = np.random.default_rng(0).integers(0, 256, (256, 256, pre.input_channels), dtype=np.uint8)
     spec = read_onnx_spec({"file": "model.onnx", **entry}, "onnx", what)
     threads = torch.get_num_threads()
-    session = open_session(data, what, threads=threads)
-    onnx = OnnxClassifier(session, classifier.preprocessing, list(classifier.labels), spec)
+    onnx = OnnxClassifier(open_session(data, what, threads=threads), pre, list(classifier.labels), spec)
     onnx_ms = _median_ms(partial(onnx.probabilities, [image]), settle=True)
+    net, cpu = classifier.network.eval(), torch.device("cpu")
     with torch.inference_mode():
-        torch_ms = _median_ms(partial(Classifier(classifier, "cpu").probabilities, [image]))
+        torch_ms = _median_ms(partial(classify_arrays, net, [image], pre, cpu))
     return {"torch": torch_ms, "onnx": onnx_ms, "side": 256, "threads": threads}
 
 
 def _median_ms(call: Callable[[], Any], settle: bool = False) -> float:
-    """The median of ``TIMED_CALLS`` calls of ``call`` after a warm-up call, in milliseconds.
+    """The median time of ``call`` in milliseconds: two warm-up calls, then as many timed calls as fit in about
+    ``TIMING_BUDGET_S`` (at least ``MIN_TIMED_CALLS``, at most ``MAX_TIMED_CALLS``).
 
     Export times onnxruntime first, after a pause (``settle``), then torch, never interleaved: for a while after
     torch's last call its OpenMP threads keep the cores busy and slow onnxruntime by a third (measured on the 2-core
@@ -304,8 +310,9 @@ def _median_ms(call: Callable[[], Any], settle: bool = False) -> float:
     if settle:
         time.sleep(SETTLE_S)
     call()
-    times = []
-    for _ in range(TIMED_CALLS):
+    call()
+    times: list[float] = []
+    while len(times) < MIN_TIMED_CALLS or (len(times) < MAX_TIMED_CALLS and sum(times) < TIMING_BUDGET_S):
         start = time.perf_counter()
         call()
         times.append(time.perf_counter() - start)
