@@ -413,6 +413,7 @@ def _gallery(argv: Sequence[str]) -> int:
 
 
 def _serve(argv: Sequence[str]) -> int:
+    from i2i.portable.runtime import RUNTIMES
     from i2i.serve.catalog import model_paths
     from i2i.serve.config import ServeConfig
     from i2i.serve.server import serve
@@ -432,6 +433,13 @@ def _serve(argv: Sequence[str]) -> int:
     parser.add_argument("--host", default=d.host, help=f"address to listen on (default {d.host}: this machine only)")
     parser.add_argument("--port", type=int, default=d.port, help=f"port (default {d.port}; 0: any free port)")
     parser.add_argument("--device", default=d.device, help="auto (CUDA if available, default), cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default=d.runtime,
+        help="torch, onnx (each release's ONNX graphs in onnxruntime: no torch needed) or auto (default: per model, "
+        "as i2i translate chooses)",
+    )
     parser.add_argument(
         "--max-upload-mb", type=float, default=d.max_upload_bytes / 2**20, help="largest request body in MB (10)"
     )
@@ -480,6 +488,7 @@ def _serve(argv: Sequence[str]) -> int:
         host=args.host,
         port=args.port,
         device=args.device,
+        runtime=args.runtime,
         max_upload_bytes=int(args.max_upload_mb * 2**20),
         max_pixels=args.max_pixels,
         body_timeout_s=args.body_timeout,
@@ -528,11 +537,11 @@ COMMANDS = {
 }
 
 
-# The import names of the packages the torch extra brings (pyproject.toml): a command that needs one of them, run in a
-# torch-free install (pip install 'i2i[onnx]'), says which extra to install instead of printing a traceback.
+# The import names of the packages the torch and serve extras bring (pyproject.toml): a command that needs one of
+# them, run in an install without it (pip install 'i2i[onnx]'), says which extra to install instead of a traceback.
+_SERVE_EXTRA = frozenset({"fastapi", "uvicorn", "multipart", "fastapi_offline"})
 _TORCH_EXTRA = frozenset(
     {"torch", "torchvision", "safetensors", "tensorboard", "torchmetrics", "torch_fidelity", "onnx", "onnxscript"}
-    | {"fastapi", "uvicorn", "multipart", "fastapi_offline"}
 )
 
 
@@ -577,11 +586,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").split(".")[0]
-        if missing not in _TORCH_EXTRA:
+        if missing not in _TORCH_EXTRA | _SERVE_EXTRA:
             raise
-        hint = " (or --runtime onnx with a release that has ONNX graphs)" if name in ("translate", "classify") else ""
+        extra = "serve" if missing in _SERVE_EXTRA else "torch"
+        portable = extra == "torch" and name in ("translate", "classify", "serve")
+        hint = " (or --runtime onnx with releases that have ONNX graphs)" if portable else ""
         print(
-            f"i2i: error: 'i2i {name}' needs {missing}, which is not installed: pip install 'i2i[torch]'{hint}",
+            f"i2i: error: 'i2i {name}' needs {missing}, which is not installed: pip install 'i2i[{extra}]'{hint}",
             file=sys.stderr,
         )
         return 2

@@ -12,6 +12,7 @@ from typing import Any
 from torch import nn
 
 from i2i.artifact.inputs import InputSpec
+from i2i.artifact.release_format import describe_model
 from i2i.errors import CheckpointError
 from i2i.inference.preprocessing import ClassifierPreprocessing, Preprocessing
 from i2i.models.base import GeneratorConfig
@@ -115,11 +116,8 @@ class Model:
 
     def describe(self) -> str:
         """What the model is, in words, for messages."""
-        if self.classifier is not None:
-            labels = self.classifier.labels
-            shown = ", ".join(labels[:4]) + (", ..." if len(labels) > 4 else "")
-            return f"a {self.method} of {len(labels)} categories ({shown})"
-        return f"a {self.method} translation model ({', '.join(self.directions)})"
+        labels = list(self.classifier.labels) if self.classifier is not None else None
+        return describe_model(self.method, labels, self.directions)
 
     def classifier_network(self) -> ClassifierNetwork:
         """The classifier; a translation model is refused in one line saying what it is."""

@@ -256,3 +256,11 @@ def _cpu_ms(data: Any, where: str, key: str) -> tuple[float, float] | None:
         raise CheckpointError(f"{where}: {key}.cpu_ms must hold positive milliseconds 'torch' and 'onnx', got "
                               f"{short(data)}")  # fmt: skip
     return float(times[0]), float(times[1])
+
+
+def describe_model(method: str, labels: list[str] | None, directions: list[str]) -> str:
+    """What a model is, in words, for messages: a classifier of ``labels``, or a translation model."""
+    if labels is not None:
+        shown = ", ".join(labels[:4]) + (", ..." if len(labels) > 4 else "")
+        return f"a {method} of {len(labels)} categories ({shown})"
+    return f"a {method} translation model ({', '.join(directions)})"

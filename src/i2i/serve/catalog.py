@@ -10,18 +10,20 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from i2i.artifact.inputs import InputSpec
-from i2i.artifact.model import Model
-from i2i.artifact.open import open_model
-from i2i.artifact.release_format import EXAMPLES, card_title, is_release
+from i2i.artifact.release_format import CONFIG, EXAMPLES, card_title, describe_model, is_release, read_config
 from i2i.errors import I2IError, did_you_mean, show_path
-from i2i.inference.classifier import Classifier
-from i2i.inference.translator import Translator
 from i2i.layouts import scan_folder
+from i2i.portable.runtime import OnnxClassifier, OnnxTranslator, resolve_runtime
+
+if TYPE_CHECKING:
+    from i2i.artifact.model import Model
+    from i2i.inference.classifier import Classifier
+    from i2i.inference.translator import Translator
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a model's name in URLs
 EXAMPLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._()+-]{0,127}")  # an example's (no '/', no '%', no spaces)
@@ -38,16 +40,42 @@ class Example:
     media_type: str
 
 
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the server says about a model: its kind, method, directions (the trained one first), categories and
+    input. Read from the opened model (torch runtime) or from a release's config.json (ONNX runtime: no torch)."""
+
+    kind: str  # translator or classifier
+    method: str
+    directions: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    input: InputSpec = field(default_factory=InputSpec)
+
+    @classmethod
+    def of(cls, model: Model) -> ModelFacts:
+        labels = tuple(model.classifier.labels) if model.classifier is not None else ()
+        return cls(model.kind, model.method, tuple(model.directions), labels, model.input)
+
+    @property
+    def trained_direction(self) -> str:
+        return self.directions[0] if self.directions else ""
+
+    def describe(self) -> str:
+        labels = list(self.labels) if self.kind == "classifier" else None
+        return describe_model(self.method, labels, list(self.directions))
+
+
 @dataclass
 class ServedModel:
-    """One model as the server offers it."""
+    """One model as the server offers it, on the torch runtime or on its release's ONNX graphs."""
 
     name: str
     path: Path
-    model: Model
+    model: ModelFacts
     title: str
-    translators: dict[str, Translator] = field(default_factory=dict)
-    classifier: Classifier | None = None
+    translators: dict[str, Translator | OnnxTranslator] = field(default_factory=dict)
+    classifier: Classifier | OnnxClassifier | None = None
+    runtime: str = "torch"
     examples: dict[str, Example] = field(default_factory=dict)
     classifiers: list[str] = field(default_factory=list)  # served classifiers that read this model's (sketch) input
     lock: threading.Lock = field(default_factory=threading.Lock)  # one batch at a time per model
@@ -216,17 +244,26 @@ def model_paths(args: list[str]) -> list[tuple[str, Path]]:
     return entries
 
 
-def load_catalog(entries: list[tuple[str, Path]], device: str = "auto") -> Catalog:
-    """Opens every model and prepares its networks on ``device``; I2IError (one line, naming the model) when one
-    cannot be used. Sketch translators are paired with every served classifier whose input is a sketch too."""
+def load_catalog(entries: list[tuple[str, Path]], device: str = "auto", runtime: str = "auto") -> Catalog:
+    """Opens every model on ``runtime`` (``resolve_runtime`` for each: ``auto`` follows the release's timing) and
+    prepares its networks on ``device``; I2IError (one line, naming the model) when one cannot be used. Sketch
+    translators are paired with every served classifier whose input is a sketch too."""
     models: dict[str, ServedModel] = {}
     for name, path in entries:
-        model = open_model(path)
-        served = ServedModel(name, path, model, card_title(path) if path.is_dir() else "")
-        if model.kind == "classifier":
-            served.classifier = Classifier(model.classifier_network(), device)
+        title = card_title(path) if path.is_dir() else ""
+        if resolve_runtime(runtime, path, device) == "onnx":
+            served = _onnx_model(name, path, title)
         else:
-            served.translators = {g.direction: Translator(g, device) for g in model.generators}
+            from i2i.artifact.open import open_model
+            from i2i.inference.classifier import Classifier
+            from i2i.inference.translator import Translator
+
+            model = open_model(path)
+            served = ServedModel(name, path, ModelFacts.of(model), title)
+            if model.kind == "classifier":
+                served.classifier = Classifier(model.classifier_network(), device)
+            else:
+                served.translators = {g.direction: Translator(g, device) for g in model.generators}
         served.examples = _examples(path / EXAMPLES) if path.is_dir() else {}
         models[name] = served
     sketch_classifiers = [
@@ -236,6 +273,26 @@ def load_catalog(entries: list[tuple[str, Path]], device: str = "auto") -> Catal
         if served.translators and served.model.input.kind == "sketch":
             served.classifiers = sketch_classifiers
     return Catalog(models)
+
+
+def _onnx_model(name: str, path: Path, title: str) -> ServedModel:
+    """A release served on its ONNX graphs: every direction that has one (the trained one must)."""
+    meta = read_config(path)
+    where = str(path / CONFIG)
+    spec = InputSpec.from_dict(meta.get("input"), where)
+    method = str(meta.get("method", ""))
+    if meta.get("kind") == "classifier":
+        classifier = OnnxClassifier.from_pretrained(path)
+        facts = ModelFacts("classifier", method, labels=tuple(classifier.labels), input=spec)
+        return ServedModel(name, path, facts, title, classifier=classifier, runtime="onnx")
+    trained = OnnxTranslator.from_pretrained(path)
+    translators: dict[str, Translator | OnnxTranslator] = {trained.pre.direction: trained}
+    reverse = meta.get("reverse")
+    if isinstance(reverse, dict) and reverse.get("onnx") is not None:
+        other = "BtoA" if trained.pre.direction == "AtoB" else "AtoB"
+        translators[other] = OnnxTranslator.from_pretrained(path, other)
+    facts = ModelFacts("translator", method, tuple(translators), input=spec)
+    return ServedModel(name, path, facts, title, translators=translators, runtime="onnx")
 
 
 def _examples(folder: Path) -> dict[str, Example]:

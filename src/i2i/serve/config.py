@@ -13,6 +13,7 @@ class ServeConfig:
     host: str = "127.0.0.1"  # anything else is reachable from other machines: the CLI warns
     port: int = 8000  # 0: any free port (the URL printed says which)
     device: str = "auto"
+    runtime: str = "auto"  # torch, onnx (the releases' ONNX graphs: no torch needed) or auto (per release)
     max_upload_bytes: int = 10 * 2**20  # request bodies above this are refused (413) before they are parsed
     body_timeout_s: float = 30.0  # a request body not received whole within this is refused (408)
     max_pixels: int = 2048 * 2048  # decoded images above this many pixels are refused (413), from the header
@@ -39,6 +40,7 @@ class ServeConfig:
             ("max_connections", self.max_connections >= 8, "at least 8"),
             ("top_k", self.top_k >= 1, "at least 1"),
             ("png_compression", 0 <= self.png_compression <= 9, "0..9"),
+            ("runtime", self.runtime in ("auto", "torch", "onnx"), "auto, torch or onnx"),
         ]
         for name, ok, rule in rules:
             if not ok:

@@ -8,13 +8,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
 import uvicorn
 
-from i2i.device import resolve_device
 from i2i.errors import I2IError
+from i2i.parallel import usable_cpus
 from i2i.serve.app import create_app
-from i2i.serve.catalog import load_catalog
+from i2i.serve.catalog import Catalog, load_catalog
 from i2i.serve.config import ServeConfig
 from i2i.serve.scheduler import Scheduler
 
@@ -40,16 +39,41 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
+def _device(name: str) -> str:
+    """The device the models run on; without torch (an ONNX-only install) the CPU, the only one onnxruntime gets."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        if name not in ("auto", "cpu"):
+            raise I2IError(f"device '{name}' needs torch, which is not installed: pip install 'i2i[torch]'") from None
+        return "cpu"
+    from i2i.device import resolve_device
+
+    return str(resolve_device(name))
+
+
+def _threads(catalog: Catalog) -> str:
+    """The CPU threads each runtime in use runs a model on."""
+    parts = []
+    if any(served.runtime == "torch" for served in catalog.models.values()):
+        import torch
+
+        parts.append(f"{torch.get_num_threads()} torch threads")
+    if any(served.runtime == "onnx" for served in catalog.models.values()):
+        parts.append(f"{usable_cpus()} onnxruntime threads")
+    return ", ".join(parts)
+
+
 def serve(
     entries: list[tuple[str, Path]], config: ServeConfig, echo: Callable[[str], None] = print, access_log: bool = False
 ) -> None:
     """Serves the models until interrupted."""
     config.check()
-    device = resolve_device(config.device)
-    max_batch = config.max_batch or (8 if device.type == "cuda" else 1)
+    device = _device(config.device)
+    max_batch = config.max_batch or (8 if device.startswith("cuda") else 1)
     scheduler = Scheduler(config.workers, config.queue_size, config.timeout_s, max_batch)
     try:  # opened on the worker that will run them (see Scheduler.call); it warms them up once serving
-        catalog = scheduler.call(lambda: load_catalog(entries, str(device)))
+        catalog = scheduler.call(lambda: load_catalog(entries, device, config.runtime))
     except BaseException:
         scheduler.close()
         raise
@@ -61,9 +85,8 @@ def serve(
             "login (the default, 127.0.0.1, is this machine only)",
             file=sys.stderr,
         )
-    names = ", ".join(catalog.models)
-    threads = torch.get_num_threads()
-    echo(f"i2i serve: {len(catalog.models)} model(s) on {device} ({names}); {threads} torch threads")
+    names = ", ".join(f"{name} ({served.runtime})" for name, served in catalog.models.items())
+    echo(f"i2i serve: {len(catalog.models)} model(s) on {device}: {names}; {_threads(catalog)}")
     echo(f"i2i serve: open {url_of(sock)}  (API: {url_of(sock)}docs; Ctrl-C stops it)")
     sys.stdout.flush()
     server = uvicorn.Server(
