@@ -80,8 +80,11 @@ class _Probabilities(nn.Module):
         return torch.softmax(self.net(x).float(), dim=1)
 
 
-def export_generator(generator: Generator, where: str) -> OnnxGraph:
-    """``generator`` as an ONNX graph checked against PyTorch; ``where`` names the model in messages."""
+def export_generator(
+    generator: Generator, where: str, quantize: str | None = None, calibration: list[np.ndarray] | None = None
+) -> OnnxGraph:
+    """``generator`` as an ONNX graph checked against PyTorch; ``where`` names the model in messages. ``quantize``
+    ``int8``: the checked graph quantized on the ``calibration`` input images (``artifact.quantize``)."""
     pre, cfg = generator.preprocessing, generator.config
     net = _FirstOutput(prepare_generator(generator.network, pre.bn_inference)).eval()
     what = f"{where}: {generator.describe()} ({cfg.name})"
@@ -100,6 +103,13 @@ def export_generator(generator: Generator, where: str) -> OnnxGraph:
     data, exporter = _export(net, example, size, OUTPUT, what)
     diff = _check_parity(data, net, pre.input_channels, sizes, TOLERANCE["generator"], what)
     entry = _entry(size, OUTPUT, exporter, diff, "generator", sizes)
+    if quantize is not None:
+        from i2i.artifact.quantize import quantize_generator
+        from i2i.portable.runtime import OnnxTranslator
+
+        spec = read_onnx_spec({"file": "model.onnx", **entry}, "onnx", what)
+        fp32 = OnnxTranslator(open_session(data, what), pre, spec)
+        data, entry["quantized"] = quantize_generator(fp32, data, calibration or [], what)
     entry["cpu_ms"] = _time_generator(generator, data, entry, what)
     return OnnxGraph(data, entry)
 

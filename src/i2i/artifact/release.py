@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors.torch import save as safetensors_bytes
 
@@ -123,6 +124,8 @@ def write_release(
     weights_dtype: str = "float32",
     card: str | None = None,
     onnx: bool = False,
+    quantize: str | None = None,
+    calibration: list[np.ndarray] | None = None,
 ) -> Path:
     """Writes ``model`` as release folder ``out_dir``, whole or not at all.
 
@@ -134,7 +137,8 @@ def write_release(
     at half size (a value beyond float16's range is refused). ``card``: the model card (``README.md``) to ship
     instead of the generated one. A replaced release's ``examples/`` folder is carried into the new one. ``onnx``
     adds each network as an ONNX graph (``model.onnx``, ``model_reverse.onnx``), written only when onnxruntime's
-    outputs match PyTorch's (``artifact.onnx_export``).
+    outputs match PyTorch's (``artifact.onnx_export``); ``quantize`` ``int8`` stores a one-way generator's graph in
+    int8, calibrated on the ``calibration`` input images and refused when its images drift (``artifact.quantize``).
     """
     if weights_dtype not in WEIGHTS_DTYPES:
         raise I2IError(f"weights dtype must be one of {', '.join(WEIGHTS_DTYPES)}, got {weights_dtype!r}")
@@ -146,15 +150,42 @@ def write_release(
     files = {WEIGHTS: _weights_bytes(model, first, stored)}
     for reverse in others:
         files[REVERSE_WEIGHTS] = _weights_bytes(model, reverse, stored)
+    if quantize is not None:
+        _check_quantize(model, quantize, onnx, calibration or [])
     if onnx:
-        _add_onnx(model, meta, files)
+        _add_onnx(model, meta, files, quantize, calibration)
     files[CONFIG] = (json.dumps(meta, indent=2) + "\n").encode("utf-8")
     files[CARD] = (card if card is not None else _model_card(meta)).encode("utf-8")
     _publish(out_dir, files, replacing)
     return out_dir
 
 
-def _add_onnx(model: Model, meta: dict[str, Any], files: dict[str, bytes]) -> None:
+def _check_quantize(model: Model, quantize: str, onnx: bool, calibration: list[np.ndarray]) -> None:
+    """Refuses, before any work, a quantization that cannot be done."""
+    from i2i.artifact.quantize import MIN_IMAGES, QUANTIZE
+
+    if quantize not in QUANTIZE:
+        raise I2IError(f"quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
+    if not onnx:
+        raise I2IError("--quantize int8 quantizes the ONNX graph: add --onnx")
+    if model.classifier is not None or len(model.generators) != 1:
+        raise I2IError(
+            f"{model.path}: --quantize int8 is for one-way translation models (pix2pix); this is {model.describe()}"
+        )
+    if len(calibration) < MIN_IMAGES:
+        raise I2IError(
+            f"--quantize int8 needs at least {MIN_IMAGES} calibration images (--calibration: inputs of the model's "
+            f"trained direction), got {len(calibration)}"
+        )
+
+
+def _add_onnx(
+    model: Model,
+    meta: dict[str, Any],
+    files: dict[str, bytes],
+    quantize: str | None = None,
+    calibration: list[np.ndarray] | None = None,
+) -> None:
     """Exports every network of ``model`` to ONNX (each checked against PyTorch) into ``files`` and ``meta``."""
     from i2i.artifact.onnx_export import export_classifier, export_generator
 
@@ -164,7 +195,7 @@ def _add_onnx(model: Model, meta: dict[str, Any], files: dict[str, bytes]) -> No
         files[ONNX], meta["onnx"] = graph.data, {"file": ONNX} | graph.meta
         return
     for index, generator in enumerate(model.generators):
-        graph = export_generator(generator, where)
+        graph = export_generator(generator, where, quantize, calibration)
         name = ONNX if index == 0 else REVERSE_ONNX
         files[name] = graph.data
         (meta if index == 0 else meta["reverse"])["onnx"] = {"file": name} | graph.meta

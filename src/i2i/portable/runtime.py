@@ -73,7 +73,7 @@ def top_predictions(probabilities: np.ndarray, labels: list[str], top_k: int) ->
 
 RUNTIMES = ("auto", "torch", "onnx")
 # On a CPU, auto takes the ONNX graph only when export timed it at most this fraction of torch's time: closer than
-# that, five timed calls cannot tell them apart, and the choice would change from one export to the next.
+# that, a second of timed calls cannot tell them apart, and the choice would change from one export to the next.
 ONNX_CLEARLY_FASTER = 0.9
 
 
@@ -207,8 +207,9 @@ class OnnxTranslator:
         check_preprocessing(pre, pre_key, where, multiple, spec.fixed, f"the ONNX graph ({spec.file})")
         return cls(_session(folder, spec, pre.input_channels, threads), pre, spec)
 
-    def translate_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        """Translates (H, W, C) uint8 images that all have the same size, as one batch."""
+    def network_input(self, images: list[np.ndarray]) -> tuple[np.ndarray, tuple[int, int]]:
+        """What the graph is fed for (H, W, C) uint8 images of one size (resized and padded as in PyTorch), and the
+        size to crop its output to."""
         pre = self.pre
         x = pixels.to_network(images)
         height, width = x.shape[-2:]
@@ -216,15 +217,21 @@ class OnnxTranslator:
             x = pixels.resize(x, (pre.fixed_size, pre.fixed_size), pre.resize_mode)
         elif pre.infer_size is not None:
             x = pixels.resize(x, pixels.short_side_size(height, width, pre.infer_size), pre.resize_mode)
-        x, (h, w) = pixels.pad_to_multiple(x, pre.size_multiple)
+        x, size = pixels.pad_to_multiple(x, pre.size_multiple)
         if min(x.shape[-2:]) < self.spec.min_side:
             raise I2IError(
                 f"a {width}x{height} image is too small for this model: it needs at least {self.spec.min_side} "
                 f"pixels on each side after padding to a multiple of {pre.size_multiple}, got "
                 f"{x.shape[-1]}x{x.shape[-2]}"
             )
-        y = self.session.run([self.spec.output], {self.spec.input: np.ascontiguousarray(x)})[0][..., :h, :w]
-        return pixels.to_images(pixels.resize(y, (height, width), pre.resize_mode))
+        return np.ascontiguousarray(x), size
+
+    def translate_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """Translates (H, W, C) uint8 images that all have the same size, as one batch."""
+        height, width = images[0].shape[:2] if images else (0, 0)
+        x, (h, w) = self.network_input(images)
+        y = self.session.run([self.spec.output], {self.spec.input: x})[0][..., :h, :w]
+        return pixels.to_images(pixels.resize(y, (height, width), self.pre.resize_mode))
 
     def __call__(self, images: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
         """Translates (H, W, C) uint8 images of any sizes; images of equal size are batched together."""
