@@ -314,9 +314,9 @@ def _median_ms(call: Callable[[], Any], settle: bool = False) -> float:
     ``TIMING_BUDGET_S`` (at least ``MIN_TIMED_CALLS``, at most ``MAX_TIMED_CALLS``).
 
     Export times onnxruntime first, after a pause (``settle``), then torch, never interleaved: for a while after
-    torch's last call its OpenMP threads keep the cores busy and slow onnxruntime by a third (measured on the 2-core
-    CI machine: a 11 ms classifier call took 15.7 ms right after torch's, 11 ms after half a second). Both run with
-    torch's thread count."""
+    torch's calls onnxruntime runs slower (on the 2-core CI machine a classifier's call took 15.7 ms right after
+    torch's and 11 ms after half a second; torch's OpenMP threads are the likely cause). Both run with torch's
+    thread count."""
     if settle:
         time.sleep(SETTLE_S)
     call()

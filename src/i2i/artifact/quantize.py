@@ -69,7 +69,11 @@ def quantize_generator(
         except Exception as exc:  # noqa: BLE001 - onnxruntime's tools raise anything; say it in one line
             raise I2IError(f"{what}: int8 quantization failed ({type(exc).__name__}: {exc})"[:300]) from None
         quantized = out.read_bytes()
-    int8 = OnnxTranslator(open_session(quantized, f"{what} (int8)"), fp32.pre, fp32.spec)
+    try:
+        session = open_session(quantized, "the int8 graph")
+    except I2IError as exc:  # seen for U-GAT-IT light: a tensor name defined twice
+        raise I2IError(f"{what}: int8 quantization wrote a graph onnxruntime cannot load ({exc})"[:300]) from None
+    int8 = OnnxTranslator(session, fp32.pre, fp32.spec)
     scores = [_psnr(a, b) for a, b in zip(int8(check), fp32(check), strict=True)]
     mean = float(np.mean(scores))
     if mean < MIN_PSNR_DB:
