@@ -377,12 +377,12 @@ def _export(argv: Sequence[str]) -> int:
         calibration=calibration,
     )  # fmt: skip
     print(f"release written to {out}")
-    quantized = read_config(out).get("onnx", {}).get("quantized") if args.quantize else None
+    onnx = read_config(out).get("onnx", {}) if args.onnx else {}
+    quantized, timing = onnx.get("quantized"), onnx.get("cpu_ms")
     if quantized:
         checked, calibrated = quantized["check_images"], quantized["calibration_images"]
         print(f"model.onnx is int8: mean PSNR {quantized['psnr_vs_fp32_db']:g} dB against the fp32 graph on "
               f"{checked} check image(s), calibrated on {calibrated}")  # fmt: skip
-    timing = read_config(out).get("onnx", {}).get("cpu_ms") if args.onnx else None
     if timing:
         faster = "onnx" if onnx_faster_on_cpu(out) else "torch"
         side, threads = timing["side"], timing["threads"]

@@ -162,7 +162,7 @@ def write_release(
 
 def _check_quantize(model: Model, quantize: str, onnx: bool, calibration: list[np.ndarray]) -> None:
     """Refuses, before any work, a quantization that cannot be done."""
-    from i2i.artifact.quantize import MIN_IMAGES, QUANTIZE
+    from i2i.artifact.quantize import QUANTIZE, check_calibration
 
     if quantize not in QUANTIZE:
         raise I2IError(f"quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
@@ -172,11 +172,7 @@ def _check_quantize(model: Model, quantize: str, onnx: bool, calibration: list[n
         raise I2IError(
             f"{model.path}: --quantize int8 is for one-way translation models (pix2pix); this is {model.describe()}"
         )
-    if len(calibration) < MIN_IMAGES:
-        raise I2IError(
-            f"--quantize int8 needs at least {MIN_IMAGES} calibration images (--calibration: inputs of the model's "
-            f"trained direction), got {len(calibration)}"
-        )
+    check_calibration(len(calibration))
 
 
 def _add_onnx(
