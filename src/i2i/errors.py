@@ -48,3 +48,18 @@ def show_path(path: str | os.PathLike[str] | bytes) -> str:
         else:
             out.append(repr(char)[1:-1])
     return "".join(out)
+
+
+class ModelInputError(I2IError):
+    """An image a model cannot be run on: too small for its layers, too large at the size the network would run at
+    (after resizing and padding), or too thin. ``status`` is what a server answers: 413 (too large) or 422."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ModelRunError(I2IError):
+    """A model failed while running on valid input: its runtime raised, it overran its time limit, or its output is
+    not what its release declares (rank, batch, channels, size, category count). A server answers 500 with the
+    message, logged as one line."""
