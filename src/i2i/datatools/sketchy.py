@@ -24,14 +24,22 @@ rectangle inset from the border by 5 % of each side; a photo where GrabCut finds
 
 Decisions on bad input: an empty category (no sketch with its photo) is skipped with a one-line warning; sketches
 whose photo is missing are skipped and listed by name in warnings; non-image files are ignored and named; entries
-named like images that are no files (a FIFO ``x.png``) and unreadable images are problems (one line each, exit
-status 1, the rest is written); unknown ``--categories`` names, an ``--out`` inside ``ROOT`` (or ``ROOT`` inside it)
-and an existing non-empty ``--out`` without ``--overwrite`` are refused before anything is written.
+named like images that are no files (a FIFO ``x.png``), link loops (named like images or not), unreadable images,
+and images or category folders whose names are not valid UTF-8 are problems (one line each, exit status 1, the rest
+is written); unknown ``--categories`` names, an ``--out`` inside ``ROOT`` (or ``ROOT`` inside it) and an existing
+non-empty ``--out`` without ``--overwrite`` are refused before anything is written.
+
+Names that are not valid UTF-8 (bytes a Linux file system allows, Python keeps as surrogates) are skipped rather than
+escaped: each pair's outputs are named after its inputs and the manifest names both, and JSON (UTF-8) cannot hold
+such a name faithfully, so an escaped name would point at no file. The manifest is always valid UTF-8: where a
+problem, a warning or the root folder still holds such bytes they are written escaped (``errors.show_path``, so a
+byte 0xff reads ``\\xff``).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import os
@@ -135,20 +143,60 @@ class SketchyPlan:
     problems: list[Problem] = field(default_factory=list)
 
 
+NOT_UTF8 = "its name is not valid UTF-8 (rename it); skipped"
+LINK_LOOP = "a link loop (its links lead back to themselves); skipped"
+
+
+def is_utf8(name: str) -> bool:
+    """Whether a file name (as Python decodes it) is valid UTF-8: undecodable bytes become surrogates, which the
+    manifest could not hold (see the module docstring)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_link_loop(path: str | Path) -> bool:
+    """Whether following ``path``'s links goes round in a loop (``stat`` fails with ELOOP)."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
 def _images(folder: Path | None, plan: SketchyPlan) -> list[Path]:
-    """The images directly in ``folder`` (none when missing); names other files there in a warning each."""
+    """The images directly in ``folder`` (none when missing); names other files there in a warning each. Link loops
+    and names that are not valid UTF-8 are problems: one line each, and the rest goes on."""
     if folder is None or not folder.is_dir():
         return []
     scan = scan_folder(folder)
-    plan.problems += scan.problems
+    # scan_folder calls every link that leads to no file a link to nothing; a loop is said as what it is
+    plan.problems += [Problem(p.path, LINK_LOOP) if _is_link_loop(p.path) else p for p in scan.problems]
     named = {p.name for p in scan.images} | {Path(p.path).name for p in scan.problems}
     with os.scandir(folder) as it:
         for entry in sorted(it, key=lambda e: e.name):
-            if entry.name.startswith(".") or entry.name in named or entry.is_dir():
+            if entry.name.startswith(".") or entry.name in named:
+                continue
+            try:
+                if entry.is_dir():  # follows links: a loop raises ELOOP here
+                    continue
+            except OSError as exc:
+                reason = LINK_LOOP if exc.errno == errno.ELOOP else f"cannot be read ({exc.strerror or exc}); skipped"
+                plan.problems.append(Problem(entry.path, reason))
                 continue
             why = unsupported_reason(entry.name) if is_unsupported_image_file(entry.name) else "not an image"
             plan.warnings.append(show_path(f"{entry.path}: {why}; ignored"))
-    return scan.images
+    plan.problems += [Problem(str(p), NOT_UTF8) for p in scan.images if not is_utf8(p.name)]
+    return [p for p in scan.images if is_utf8(p.name)]
+
+
+def _category_folders(source: Source, category: str) -> list[Path]:
+    """The folders a category's name comes from: ``ROOT/<category>`` (subset), or its photo and sketch folders."""
+    if source.layout == "subset":
+        return [source.photos[category].parent]
+    return [p for p in (source.photos.get(category), source.sketches.get(category)) if p is not None]
 
 
 def plan_sketchy(
@@ -173,9 +221,10 @@ def plan_sketchy(
         chosen = list(dict.fromkeys(categories))
     else:
         chosen = found
-    plan = SketchyPlan(source, chosen)
+    plan = SketchyPlan(source, [c for c in chosen if is_utf8(c)])
+    plan.problems += [Problem(str(f), NOT_UTF8) for c in chosen if not is_utf8(c) for f in _category_folders(source, c)]
     too_few: list[str] = []
-    for category in chosen:
+    for category in plan.categories:
         photos: dict[str, Path] = {}
         for path in _images(source.photos.get(category), plan):
             if path.stem in photos:
@@ -342,7 +391,8 @@ def _prepare_out(out: Path, overwrite: bool) -> None:
         return
     manifest = out / MANIFEST
     try:
-        ours = json.loads(manifest.read_text(encoding="utf-8")).get("tool") == TOOL
+        # errors="replace": a manifest of an earlier version could hold names that are not UTF-8; it is still ours
+        ours = json.loads(manifest.read_text(encoding="utf-8", errors="replace")).get("tool") == TOOL
     except (OSError, ValueError, AttributeError):
         ours = False
     if not overwrite:
@@ -401,7 +451,7 @@ def make_sketchy(
     _prepare_out(out, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     settings = {
-        "root": str(root.resolve()),
+        "root": _json_text(str(root.resolve())),
         "layout": plan.source.layout,
         "categories": plan.categories,
         "ratios": [float(r) for r in ratios],
@@ -434,6 +484,7 @@ def make_sketchy(
         bare := [j.photo.name for j, r in zip(plan.jobs, ordered, strict=True) if r.no_foreground]
     ):
         warnings.append(f"GrabCut found no foreground in {len(bare)} photo(s), kept as they are: {', '.join(bare)}")
+    warnings = [show_path(line) for line in warnings]  # category and file names: one printable line each
     counts = dict.fromkeys(SPLIT_NAMES, 0)
     counts.update(Counter(row["split"] for row in rows))
     photos = dict.fromkeys(SPLIT_NAMES, 0)
@@ -453,11 +504,29 @@ def make_sketchy(
         "warnings": warnings,
         "problems": [{"path": p.path, "reason": p.reason} for p in problems],
     }
-    text = json.dumps(header | final, indent=1, ensure_ascii=False)
-    lines = ",\n".join("  " + json.dumps(row, ensure_ascii=False) for row in rows)
+    text = json.dumps(_json_safe(header | final), indent=1, ensure_ascii=False)
+    lines = ",\n".join("  " + json.dumps(_json_safe(row), ensure_ascii=False) for row in rows)
     text = text[:-2] + f',\n "pairs": [\n{lines}\n ]\n}}\n'
-    atomic_write(out / MANIFEST, text.encode("utf-8", "surrogateescape"))
+    atomic_write(out / MANIFEST, text.encode("utf-8"))
     return SketchyReport(out, counts, photos, sorted(per_category), warnings, problems)
+
+
+def _json_text(text: str) -> str:
+    """``text`` as it can go into the (UTF-8) manifest: unchanged when it is valid UTF-8, else escaped by
+    ``show_path`` (undecodable bytes read ``\\xNN``)."""
+    return text if is_utf8(text) else show_path(text)
+
+
+def _json_safe(value: object) -> object:
+    """``value`` with every string in it made fit for the manifest (``_json_text``): the pairs' names are valid
+    UTF-8 by construction, this is the guard for what else names a file (problems, warnings, the root)."""
+    if isinstance(value, str):
+        return _json_text(value)
+    if isinstance(value, dict):
+        return {_json_text(str(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 EPILOG = f"""examples:
