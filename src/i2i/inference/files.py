@@ -12,6 +12,7 @@ is never opened, so nothing hangs); files of image formats i2i does not read (``
 
 from __future__ import annotations
 
+import errno
 import glob
 import logging
 import os
@@ -59,7 +60,7 @@ def expand_inputs(inputs: Iterable[str]) -> list[tuple[Path, Path]]:
         elif path.exists():
             raise I2IError(f"{show_path(spec)}: is {file_kind(path.stat().st_mode)}, not an image file or folder")
         elif os.path.lexists(path):
-            raise I2IError(f"{show_path(spec)}: is a link to nothing (its target is missing)")
+            raise I2IError(f"{show_path(spec)}: {_broken_link(path)}")
         else:
             raise I2IError(f"{show_path(spec)}: no such file or folder")
     if not pairs:
@@ -72,20 +73,22 @@ def plan_outputs(inputs: Iterable[str], out_dir: str | Path, overwrite: bool = F
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise I2IError(f"--out {show_path(out_dir)}: is {file_kind(out_dir.stat().st_mode)}, expected a folder")
-    out_resolved = out_dir.resolve()
+    if os.path.lexists(out_dir) and not out_dir.exists():
+        raise I2IError(f"--out {show_path(out_dir)}: {_broken_link(out_dir)}, expected a folder")
+    out_resolved = _real_path(out_dir)
     inputs = list(inputs)
     for spec in inputs:
         path = Path(spec)
         if path.is_dir():
-            root = path.resolve()
+            root = _real_path(path)
             if out_resolved == root or root in out_resolved.parents:
                 where = f"--out {show_path(out_dir)} is inside the input folder {show_path(path)}"
                 raise I2IError(f"{where}; choose a folder outside it")
     pairs = [(src, out_dir / name) for src, name in expand_inputs(inputs)]
-    inputs_resolved = {src.resolve() for src, _ in pairs}
+    inputs_resolved = {_real_path(src) for src, _ in pairs}
     seen: dict[Path, Path] = {}
     for src, dst in pairs:
-        key = dst.resolve()
+        key = _real_path(dst)
         if key in inputs_resolved:
             raise I2IError(
                 f"refusing to overwrite the input {show_path(src)}: choose an --out folder that is not an input folder"
@@ -104,6 +107,22 @@ def plan_outputs(inputs: Iterable[str], out_dir: str | Path, overwrite: bool = F
                 "pass --overwrite to replace them"
             )
     return pairs
+
+
+def _real_path(path: Path) -> Path:
+    """``path`` with every link followed as far as it goes, never raising: ``Path.resolve`` raises RuntimeError on a
+    link loop, and a loop among the inputs must become one unreadable file (reported when read), not a crash."""
+    return Path(os.path.realpath(path))
+
+
+def _broken_link(path: Path) -> str:
+    """Why a link that leads to no file cannot be used: it goes round in a loop, or its target is missing."""
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a link loop (its links lead back to themselves)"
+    return "is a link to nothing (its target is missing)"
 
 
 def _folder_inputs(folder: Path) -> list[Path]:
