@@ -296,12 +296,20 @@ def _onnx_model(name: str, path: Path, title: str) -> ServedModel:
 
 
 def _examples(folder: Path) -> dict[str, Example]:
-    """The example inputs a client may fetch: regular image files directly in ``folder`` with a safe name."""
-    if not folder.is_dir():
-        return {}
+    """The example inputs a client may fetch: regular image files directly in ``folder`` with a safe name.
+
+    ``folder`` is a release's ``examples/``, and every example must be the release's own: a folder that is a link,
+    or resolves outside the release folder, gives no examples at all, and a file that is a link, no regular file or
+    resolves outside ``folder`` is left out. Else a link to ``/home/someone`` would offer every image in it to any
+    client."""
     try:
+        if folder.is_symlink() or not folder.is_dir():
+            return {}
+        real = folder.resolve(strict=True)
+        if not real.is_relative_to(folder.parent.resolve(strict=True)):
+            return {}
         images = scan_folder(folder).images
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a link loop (Path.resolve)
         return {}
     found: dict[str, Example] = {}
     for path in images:
@@ -309,9 +317,11 @@ def _examples(folder: Path) -> dict[str, Example]:
         if media is None or not EXAMPLE_NAME.fullmatch(path.name):
             continue
         try:
-            if path.is_symlink() or path.stat().st_size > MAX_EXAMPLE_BYTES:
+            if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_EXAMPLE_BYTES:
                 continue
-        except OSError:
+            if path.resolve(strict=True).parent != real:
+                continue
+        except (OSError, RuntimeError):
             continue
         found[path.name] = Example(path.name, path, media)
         if len(found) >= MAX_EXAMPLES:
