@@ -7,6 +7,11 @@ fourth image is kept out of calibration and used to check the result: the int8 g
 ``MIN_PSNR_DB`` of the fp32 graph's (mean PSNR over the check images), else nothing is written. On the bundled facades
 model this costs 0.01 dB and 0.0014 SSIM against the photos of the 106 test pairs and makes the graph 4x smaller
 (docs/benchmarks.md, "int8"); whether it is faster depends on the CPU's int8 instructions.
+
+Calibration images are brought to the size the network runs at before anything else is done with them (one at a
+time, as uint8): the release's fixed size, its ``infer_size`` short side, or for networks that run at any size a long
+side of at most ``CALIBRATION_SIDE``. A 9000x9000 photo among the inputs would otherwise be fed to the graph at full
+size, as floats (gigabytes before any result); activation ranges do not need the full size to be calibrated.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,9 @@ import numpy as np
 
 from i2i.errors import I2IError
 from i2i.evaluation.metrics import psnr
+from i2i.imageio import read_image, resize_image
+from i2i.inference.preprocessing import Preprocessing
+from i2i.portable.pixels import short_side_size
 from i2i.portable.runtime import OnnxTranslator
 from i2i.portable.session import onnxruntime_module, open_session
 
@@ -29,6 +37,7 @@ QUANTIZE = ("int8",)
 MIN_IMAGES = 4  # calibration images at least (one of them checks)
 MAX_IMAGES = 64  # at most this many are used
 MIN_PSNR_DB = 30.0  # int8 images against fp32 images, mean over the check images
+CALIBRATION_SIDE = 1024  # longest side of a calibration image for a network that runs at any size
 
 
 def check_calibration(count: int) -> None:
@@ -40,13 +49,38 @@ def check_calibration(count: int) -> None:
         )
 
 
+def calibration_size(height: int, width: int, pre: Preprocessing) -> tuple[int, int]:
+    """The (h, w) a calibration image of ``height`` x ``width`` is fed at: where inference resizes (a fixed size,
+    an ``infer_size`` short side) that size, else the image's own size with its long side capped at
+    ``CALIBRATION_SIDE`` (aspect kept): such a network runs at any size, and a smaller copy calibrates it as well."""
+    if pre.fixed_size is not None:
+        return pre.fixed_size, pre.fixed_size
+    if pre.infer_size is not None:
+        return short_side_size(height, width, pre.infer_size)
+    scale = min(1.0, CALIBRATION_SIDE / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def network_sized(image: np.ndarray, pre: Preprocessing) -> np.ndarray:
+    """``image`` (uint8) resized to ``calibration_size``, before any float copy of it is made."""
+    return resize_image(image, calibration_size(*image.shape[:2], pre))
+
+
+def read_calibration(paths: Sequence[str | Path], pre: Preprocessing) -> list[np.ndarray]:
+    """The first ``MAX_IMAGES`` calibration images of ``paths``, each read and brought to ``calibration_size`` in
+    turn, so at most one is held at full size. ``read_image`` reads each header first: an image over the pixel limit
+    (``imageio.max_pixels``) is refused in one line naming it (ImageReadError) before any pixel is decoded."""
+    return [network_sized(read_image(path, pre.input_channels), pre) for path in list(paths)[:MAX_IMAGES]]
+
+
 def quantize_generator(
     fp32: OnnxTranslator, data: bytes, images: list[np.ndarray], what: str
 ) -> tuple[bytes, dict[str, Any]]:
     """The int8 graph of ``data`` (the fp32 graph ``fp32`` runs) and its ``quantized`` entry for config.json;
-    I2IError in one line when there are too few images or the int8 images drift past ``MIN_PSNR_DB``."""
+    I2IError in one line when there are too few images or the int8 images drift past ``MIN_PSNR_DB``. The images
+    are brought to the network's size first (``network_sized``; done already by ``read_calibration``)."""
     check_calibration(len(images))
-    images = images[:MAX_IMAGES]
+    images = [network_sized(im, fp32.pre) for im in images[:MAX_IMAGES]]
     check = images[::4]
     calibrate = [im for i, im in enumerate(images) if i % 4] or check
     onnxruntime_module()  # its one-line error when onnxruntime is missing
