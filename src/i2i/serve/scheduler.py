@@ -6,7 +6,10 @@ loop stays free (health checks answer while the models work) and memory stays bo
 - A worker that takes a job also takes the jobs waiting behind it with the same batch key (same model, direction and
   image size), up to ``max_batch``, and runs them as one batch; the function it calls must give each item the
   result it would get alone (the generators do: dropout off, BatchNorm per image or with running statistics).
-- Results go back to the waiting coroutine through its event loop; a job whose client gave up is skipped.
+- Results go back to the waiting coroutine through its event loop. A job whose ``submit`` is cancelled before a
+  worker took it is dropped from the queue (counted in ``Stats.dropped``): the app cancels it when the request's
+  client disconnects (``app.until_client_leaves``; Starlette itself would let it run), so a stroke the page has
+  already replaced does not occupy the worker ahead of the current one. A job already running finishes.
 - ``call`` runs a plain function on a worker and waits for it: the server opens and warms up its models there, so
   that every torch call of a CPU server happens on one thread. (OpenMP keeps a thread team per calling thread; a
   model loaded on one thread and run on another ran 1.56x slower on 2 cores here, see docs/benchmarks.md.)
@@ -64,6 +67,7 @@ class Stats:
     failed: int = 0
     refused_full: int = 0
     refused_timeout: int = 0
+    dropped: int = 0  # cancelled (their client left) before a worker took them: never run
     batches: int = 0
     largest_batch: int = 0
     run_s: float = 0.0
@@ -132,6 +136,7 @@ class Scheduler:
             with self._cond:
                 if job.started_at is None and job in self._queue:
                     self._queue.remove(job)
+                    self.stats.dropped += 1
             raise
 
     def call(self, fn: Callable[[], Any], timeout_s: float | None = None) -> Any:
@@ -202,6 +207,7 @@ class Scheduler:
             run_s = time.monotonic() - started
             with self._cond:
                 self._running -= 1
+                self.stats.dropped += len(batch) - len(live)
                 self.stats.batches += 1
                 self.stats.largest_batch = max(self.stats.largest_batch, len(live))
                 self.stats.run_s += run_s
