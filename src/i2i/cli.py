@@ -517,6 +517,34 @@ def _serve(argv: Sequence[str]) -> int:
         help="PNGs sent back: 0 stores them uncompressed (fastest to write, about 1.5x larger), 1 (default) "
         "Huffman-only, 2-9 zlib levels (smaller, slower)",
     )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (any port); repeatable; * for any. Default: the names of "
+        "the address it listens on (127.0.0.1, localhost, [::1] for this machine; any for 0.0.0.0 or ::)",
+    )
+    parser.add_argument(
+        "--head-timeout",
+        type=float,
+        default=d.head_timeout_s,
+        help=f"seconds a connection may take to send a request's line and headers before it is closed, and may "
+        f"stay idle between requests (default {d.head_timeout_s:g})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=d.max_connections,
+        help=f"open connections; beyond it the one idle longest is closed (default {d.max_connections})",
+    )
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        default=d.max_requests,
+        help=f"requests handled at once; more get 503 with Retry-After, /v1/health and /v1/ready never "
+        f"(default {d.max_requests})",
+    )
     parser.add_argument("--access-log", action="store_true", help="print a line per request")
     args = parser.parse_args(argv)
     config = ServeConfig(
@@ -533,6 +561,10 @@ def _serve(argv: Sequence[str]) -> int:
         max_batch=args.max_batch,
         cors_origins=list(args.cors_origin),
         png_compression=args.png_compression,
+        allowed_hosts=list(args.allowed_host),
+        head_timeout_s=args.head_timeout,
+        max_connections=args.max_connections,
+        max_requests=args.max_requests,
     )
     try:
         config.check()

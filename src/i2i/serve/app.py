@@ -1,10 +1,17 @@
 """The web app: the drawing page at ``/`` and the REST API under ``/v1`` (OpenAPI at ``/openapi.json``, its page at
 ``/docs``, both served without any CDN).
 
-Every error is JSON ``{"detail": "<one line>"}`` with its status: 404 unknown model, 413 body or image too large,
-415 not an image type, 422 unreadable image or bad parameter, 503 (with ``Retry-After``) queue full or waited too
-long. Request bodies are bounded before anything parses them (``BodyLimit``); images are decoded off the event loop
-with the server's pixel cap checked from the header; inference runs on the ``Scheduler``'s worker threads.
+Every error is JSON ``{"detail": "<one line>"}`` with its status: 400 a ``Host`` this server does not answer to
+(DNS rebinding; ``--allowed-host`` adds names), 404 unknown model, 408 body too slow, 413 body or image too large
+(the image also at the size the network runs at), 415 not an image type, 422 unreadable image, an image the model
+cannot take or a bad parameter, 500 the model failed (one line in the log, no traceback), 503 (with ``Retry-After``)
+queue full, waited too long or too many requests at once. ``GET`` pages and ``/v1/health``, ``/v1/ready`` answer
+``HEAD`` too; health and readiness are never refused for load.
+
+Request bodies are bounded before anything parses them (``BodyLimit``); a refusal sent before the body was read
+reads (and drops) a bounded rest of it first, so clients that write the whole body before reading see the answer.
+Images are decoded off the event loop with the server's pixel cap checked from the header; inference runs on the
+``Scheduler``'s worker threads, and a request whose client has gone before a worker took it is dropped.
 """
 
 from __future__ import annotations
@@ -31,10 +38,10 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from i2i import __version__
-from i2i.errors import I2IError, show_path
+from i2i.errors import I2IError, ModelInputError, ModelRunError, show_path
 from i2i.imageio import ImageReadError, ImageTooLargeError, decode_image
 from i2i.serve.catalog import Catalog, ServedModel
-from i2i.serve.config import ServeConfig
+from i2i.serve.config import ServeConfig, host_name
 from i2i.serve.scheduler import Busy, Scheduler
 
 log = logging.getLogger("i2i.serve")
@@ -44,6 +51,10 @@ PAGE_CSP = (
     "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+ALWAYS_ANSWERED = frozenset({"/v1/health", "/v1/ready"})  # never refused for load: probes must see a live server
+DRAIN_BYTES = 32 * 2**20  # the most of a refused body read (and dropped) so that its client can read the refusal
+DRAIN_S = 5.0  # ... and for how long at most
 UPLOAD_HELP = "send the image as the body (Content-Type image/png, image/jpeg, ...) or as multipart field 'image'"
 
 
@@ -72,13 +83,64 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+def _has_body(scope: Scope) -> bool:
+    """Whether the request declares a body (a non-zero Content-Length, or chunked)."""
+    headers = dict(scope.get("headers") or [])
+    return headers.get(b"content-length", b"0").strip() not in (b"0", b"") or b"transfer-encoding" in headers
+
+
+async def drain(receive: Receive, limit: int = DRAIN_BYTES, timeout_s: float = DRAIN_S) -> None:
+    """Reads and drops the rest of a request body: at most ``limit`` bytes, for at most ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    read = 0
+    while read <= limit:
+        try:
+            message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            return
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        read += len(message.get("body", b""))
+
+
+async def refuse(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    read_rest: bool = True,
+) -> None:
+    """Answers a request with a JSON error and closes its connection, before its body was read.
+
+    The answer goes out at once; with ``read_rest`` its end waits until the rest of the body has been read and
+    dropped (``drain``: bounded in bytes and time). Closing a socket with unread bytes resets the connection, and a
+    client that writes its whole body before it reads (Python's urllib) would get "broken pipe" instead of this
+    answer; nginx's lingering close does the same."""
+    response = _error(status, message, {**(headers or {}), "Connection": "close"})
+    if not read_rest or not _has_body(scope):
+        await response(scope, receive, send)
+        return
+
+    async def held(event: Message) -> None:
+        if event["type"] == "http.response.body" and not event.get("more_body", False):
+            await send({**event, "more_body": True})
+            await drain(receive)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        else:
+            await send(event)
+
+    await response(scope, receive, held)
+
+
 class BodyLimit:
     """ASGI middleware: a request body over ``limit`` bytes is answered 413 before the app sees any of it.
 
     A declared ``Content-Length`` over the limit is refused without reading the body; a chunked body is read up to
     the limit and refused the moment it passes it. A body that has not arrived whole within ``timeout_s`` is
     answered 408 (a client trickling bytes does not hold a connection forever). Bodies within the limit are handed
-    to the app as they came.
+    to the app as they came; after them the app reads from the connection itself (so it sees a disconnect).
     """
 
     def __init__(self, app: Callable, limit: int, timeout_s: float = 30.0) -> None:
@@ -94,10 +156,11 @@ class BodyLimit:
             try:
                 length = int(declared)
             except ValueError:
-                await _error(400, "Content-Length is not a number")(scope, receive, send)
+                await refuse(scope, receive, send, 400, "Content-Length is not a number", read_rest=False)
                 return
             if length > self.limit:
-                await self._refuse(scope, receive, send, f"{length:,} bytes")
+                # a body too large to read through is refused at once: the client cannot be helped anyway
+                await self._refuse(scope, receive, send, f"{length:,} bytes", read_rest=length <= DRAIN_BYTES)
                 return
         messages: list[Message] = []
         size = 0
@@ -107,7 +170,7 @@ class BodyLimit:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
             except asyncio.TimeoutError:
                 message = f"upload too slow: the body did not arrive within {self.timeout_s:g} s"
-                await _error(408, message, {"Connection": "close"})(scope, receive, send)
+                await refuse(scope, receive, send, 408, message, read_rest=False)
                 return
             if message["type"] == "http.disconnect":
                 return
@@ -120,14 +183,87 @@ class BodyLimit:
                 break
 
         async def replay() -> Message:
-            return messages.pop(0) if messages else {"type": "http.disconnect"}
+            return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: str) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: str, read_rest: bool = True) -> None:
         limit_mb = self.limit / 2**20
         message = f"upload too large: {size} is over this server's limit of {limit_mb:g} MB ({self.limit:,} bytes)"
-        await _error(413, message, {"Connection": "close"})(scope, receive, send)
+        await refuse(scope, receive, send, 413, message, read_rest=read_rest)
+
+
+class HostCheck:
+    """ASGI middleware: a request whose ``Host`` is not one of ``accepted`` (names without port; None: any) is
+    answered 400. A page on another site can point its own DNS name at 127.0.0.1 (DNS rebinding) and so reach a
+    server on the visitor's machine; it cannot make the browser send this server's name as the Host."""
+
+    def __init__(self, app: Callable, accepted: frozenset[str] | None) -> None:
+        self.app, self.accepted = app, accepted
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.accepted is not None:
+            value = dict(scope.get("headers") or []).get(b"host")
+            name = host_name(value.decode("latin-1")) if value is not None else None
+            if name is not None and name not in self.accepted:
+                shown = _one_line(name, 80)
+                message = (
+                    f"this server does not answer to host {shown!r} (a page using DNS rebinding?); start it with "
+                    f"--allowed-host {shown} if it should"
+                )
+                await refuse(scope, receive, send, 400, message)
+                return
+        await self.app(scope, receive, send)
+
+
+class InFlightLimit:
+    """ASGI middleware: at most ``limit`` requests are handled at once; more are answered 503 with Retry-After at
+    once. Requests are counted, not sockets, so idle connections cost nothing; ``/v1/health`` and ``/v1/ready``
+    are never refused (a probe must tell a loaded server from a dead one)."""
+
+    def __init__(self, app: Callable, limit: int) -> None:
+        self.app, self.limit, self.active = app, limit, 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in ALWAYS_ANSWERED:
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.limit:
+            message = f"server busy: {self.active} requests are in progress (the most it handles); retry shortly"
+            await refuse(scope, receive, send, 503, message, {"Retry-After": "1"})
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
+
+
+class Unexpected:
+    """ASGI middleware: an exception nothing else answered becomes a JSON 500 and one logged traceback. (Starlette's
+    own handler re-raises it, so uvicorn printed a second traceback and the client got plain text.)"""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:  # noqa: BLE001 - the last place an error can become an answer
+            if scope["type"] != "http":
+                raise
+            log.exception("internal error on %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                await _error(500, f"internal error ({type(exc).__name__}); the server log has the details")(
+                    scope, receive, send
+                )
 
 
 # --- reading an upload ---------------------------------------------------------------------------------------------
@@ -191,6 +327,49 @@ def encode_png(image: np.ndarray, compression: int = 1) -> bytes:
     return buffer.tobytes()
 
 
+# --- running a model for a request -----------------------------------------------------------------------------------
+
+
+async def _client_left(receive: Receive) -> None:
+    """Returns once the client has disconnected. Called after the body was read: the next message is the
+    disconnect (the server sends it when the socket closes, or when the answer is complete)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def until_client_leaves(request: Request, job: Awaitable[Any]) -> Any:
+    """What ``job`` returns, unless the client disconnects first: then the job is cancelled (a job no worker took
+    yet is dropped from the queue, so a stroke the page has already replaced does not hold up the worker) and
+    ApiError 499 ends the request (no one reads it). Starlette does not cancel a handler whose client left."""
+    task = asyncio.ensure_future(job)
+    gone = asyncio.ensure_future(_client_left(request.receive))
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if task.cancelled():
+        raise ApiError(499, "the client closed the connection before its request ran")
+    return task.result()
+
+
+def model_error(name: str, exc: Exception) -> ApiError:
+    """The answer to an exception raised by running model ``name``: a ModelInputError its own status (413: too
+    large at the size the network runs at, 422: too small or thin), another user error 422, a model that failed
+    500. Failures are logged as one line without a traceback (they are the model's, not the server's)."""
+    if isinstance(exc, ModelInputError):
+        return ApiError(exc.status if 400 <= exc.status < 500 else 422, str(exc))
+    if isinstance(exc, ModelRunError):
+        log.error("model %s failed: %s", name, _one_line(str(exc)))
+        return ApiError(500, f"model {name} failed: {exc}")
+    if isinstance(exc, I2IError):
+        return ApiError(422, str(exc))
+    log.error("model %s failed: %s: %s", name, type(exc).__name__, _one_line(str(exc)))
+    return ApiError(500, f"model {name} failed ({type(exc).__name__}); the server log has the details")
+
+
 # --- the app ---------------------------------------------------------------------------------------------------------
 
 
@@ -213,11 +392,15 @@ def create_app(catalog: Catalog, config: ServeConfig, scheduler: Scheduler) -> F
         lifespan=lifespan,
         redoc_url=None,
     )
+    # the last added runs first: Host check, CORS, the in-flight limit, the body limit, the last-resort 500
+    app.add_middleware(Unexpected)
+    app.add_middleware(BodyLimit, limit=config.max_upload_bytes, timeout_s=config.body_timeout_s)
+    app.add_middleware(InFlightLimit, limit=config.max_requests)
     if config.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
         )
-    app.add_middleware(BodyLimit, limit=config.max_upload_bytes, timeout_s=config.body_timeout_s)
+    app.add_middleware(HostCheck, accepted=config.accepted_hosts())
     _add_error_handlers(app)
     _add_api(app, catalog, config, scheduler)
     _add_page(app)
@@ -241,11 +424,6 @@ def _add_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
         return _error(422, f"bad parameter {where}: {first.get('msg', 'invalid')}")
-
-    @app.exception_handler(Exception)
-    async def internal(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("internal error on %s %s", request.method, request.url.path)
-        return _error(500, f"internal error ({type(exc).__name__}); the server log has the details")
 
 
 UPLOAD_BODY = {
@@ -272,8 +450,9 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "no model of that name",
         413: "body or image too large",
         415: "not an image type",
-        422: "unreadable image or bad parameter",
-        503: "server busy (queue full or waited too long): retry after Retry-After seconds",
+        422: "unreadable image, an image the model cannot take, or bad parameter",
+        500: "the model failed on this image",
+        503: "server busy (queue full, waited too long or too many requests): retry after Retry-After seconds",
     }
     schema = {"type": "object", "properties": {"detail": {"type": "string"}}}
     return {s: {"description": words[s], "content": {"application/json": {"schema": schema}}} for s in statuses}
@@ -292,11 +471,17 @@ def _add_api(app: FastAPI, catalog: Catalog, config: ServeConfig, scheduler: Sch
             raise ApiError(422, f"model {name} is {served.model.describe()}; use /v1/models/{name}/{other}")
         return served
 
-    async def run(key: tuple, image: np.ndarray, fn: Callable[[list[np.ndarray]], list[Any]]) -> Any:
+    async def run(request: Request, name: str, key: tuple, image: np.ndarray, fn: Callable[[list], list]) -> Any:
+        """``fn`` on a worker for this request's image, dropped if its client leaves first; the model's errors
+        become ApiErrors (``model_error``)."""
         try:
-            return await scheduler.submit(key, image, lambda items: fn(list(items)))
+            return await until_client_leaves(request, scheduler.submit(key, image, lambda items: fn(list(items))))
         except Busy as exc:
             raise ApiError(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
+        except ApiError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the model raised is answered in one line
+            raise model_error(name, exc) from None
 
     @app.get("/v1/health", tags=["server"], summary="Liveness: answers while the models work")
     async def health() -> dict[str, str]:
@@ -312,12 +497,17 @@ def _add_api(app: FastAPI, catalog: Catalog, config: ServeConfig, scheduler: Sch
             "max_batch": scheduler.max_batch,
             "done": scheduler.stats.done,
             "refused": scheduler.stats.refused_full + scheduler.stats.refused_timeout,
+            "dropped": scheduler.stats.dropped,
         }
         if not catalog.ready.is_set():
             return _error(503, "warming up: the models are running once", {"Retry-After": "1"})
         if catalog.warm_error is not None:
             return _error(503, f"a model failed its first run: {catalog.warm_error}")
         return JSONResponse({"status": "ready", "models": list(catalog.models), "queue": queue})
+
+    # load balancers and uptime checks ask with HEAD (the server sends the headers of the GET answer, no body)
+    app.add_api_route("/v1/health", health, methods=["HEAD"], include_in_schema=False)
+    app.add_api_route("/v1/ready", ready, methods=["HEAD"], include_in_schema=False)
 
     @app.get("/v1/models", tags=["models"], summary="The served models and what each expects")
     async def list_models() -> dict[str, Any]:
@@ -352,7 +542,7 @@ def _add_api(app: FastAPI, catalog: Catalog, config: ServeConfig, scheduler: Sch
         tags=["inference"],
         summary="Translate an image (PNG back, the input's size)",
         response_class=Response,
-        responses={200: {"content": {"image/png": {}}}, **_errors(404, 413, 415, 422, 503)},
+        responses={200: {"content": {"image/png": {}}}, **_errors(404, 413, 415, 422, 500, 503)},
         openapi_extra=UPLOAD_BODY,
     )
     async def translate(
@@ -370,7 +560,9 @@ def _add_api(app: FastAPI, catalog: Catalog, config: ServeConfig, scheduler: Sch
         channels = served.input_channels(way)
         image = await run_in_threadpool(decode_upload, data, filename, channels, config.max_pixels)
         decoded = time.perf_counter()
-        result = await run(("translate", name, way, image.shape), image, lambda ims: served.translate(way, ims))
+        result = await run(
+            request, name, ("translate", name, way, image.shape), image, lambda ims: served.translate(way, ims)
+        )
         translated = time.perf_counter()
         body = await run_in_threadpool(
             encode_png, result.value, config.png_compression
@@ -395,7 +587,7 @@ def _add_api(app: FastAPI, catalog: Catalog, config: ServeConfig, scheduler: Sch
         "/v1/models/{name}/classify",
         tags=["inference"],
         summary="Classify an image: the top categories with their probabilities",
-        responses=_errors(404, 413, 415, 422, 503),
+        responses=_errors(404, 413, 415, 422, 500, 503),
         openapi_extra=UPLOAD_BODY,
     )
     async def classify(
@@ -407,7 +599,7 @@ def _add_api(app: FastAPI, catalog: Catalog, config: ServeConfig, scheduler: Sch
         assert served.classifier is not None
         data, filename = await read_upload(request)
         image = await run_in_threadpool(decode_upload, data, filename, served.input_channels(), config.max_pixels)
-        result = await run(("classify", name), image, lambda ims: list(served.classify(ims)))
+        result = await run(request, name, ("classify", name), image, lambda ims: list(served.classify(ims)))
         probs = result.value
         labels = served.classifier.labels
         order = np.argsort(-probs, kind="stable")[: min(top_k, len(labels))]
@@ -420,21 +612,20 @@ def _add_api(app: FastAPI, catalog: Catalog, config: ServeConfig, scheduler: Sch
 
 
 class PageFiles(StaticFiles):
-    """The page's files, each revalidated on every load (an upgraded server never runs a stale app.js) and never
-    sniffed as another type."""
+    """The page's files with the page's headers (``PAGE_HEADERS``), so ``/static/index.html`` is the same page as
+    ``/``: the same Content-Security-Policy and frame-ancestors, revalidated on every load (an upgraded server never
+    runs a stale app.js), never sniffed as another type."""
 
     def file_response(self, *args: Any, **kwargs: Any) -> Response:
         response = super().file_response(*args, **kwargs)
-        response.headers["Cache-Control"] = "no-cache"
-        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.update(PAGE_HEADERS)
         return response
 
 
 def _add_page(app: FastAPI) -> None:
-    headers = {"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+    async def page(request: Request) -> Response:
+        html = (STATIC / "index.html").read_bytes()
+        return Response(html, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
-    @app.get("/", include_in_schema=False)
-    async def page() -> Response:
-        return Response((STATIC / "index.html").read_bytes(), media_type="text/html; charset=utf-8", headers=headers)
-
+    app.add_route("/", page, methods=["GET", "HEAD"], include_in_schema=False)
     app.mount("/static", PageFiles(directory=str(STATIC)), name="static")

@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
+
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+HOST_NAME = re.compile(r"\*|\[?[A-Za-z0-9._:-]{1,253}\]?")  # a name, an IPv4 or [IPv6] address, or *
+
+
+def host_name(value: str) -> str:
+    """The host of a ``Host`` header or ``--allowed-host`` value, without its port, brackets or final dot and in
+    lower case: ``[::1]:8000`` is ``::1``, ``Example.org.:80`` is ``example.org``."""
+    value = value.strip()
+    if value.startswith("["):
+        name = value[1:].split("]", 1)[0]
+    elif value.count(":") == 1:
+        name = value.split(":", 1)[0]
+    else:  # no port, or a bare IPv6 address
+        name = value
+    return name.rstrip(".").lower()
 
 
 @dataclass
@@ -22,7 +39,10 @@ class ServeConfig:
     timeout_s: float = 10.0  # a request that waits this long for a worker is refused (503 + Retry-After)
     max_batch: int | None = None  # same-model, same-size requests run together; None: 8 on a GPU, 1 on a CPU
     cors_origins: list[str] = field(default_factory=list)  # empty: no CORS headers (the page is same-origin)
-    max_connections: int = 128  # open connections; beyond it uvicorn answers 503
+    max_connections: int = 1024  # open sockets; beyond it the longest-idle connection is closed (never a request)
+    max_requests: int = 64  # requests handled at once; more get 503 + Retry-After (/v1/health and /v1/ready never)
+    head_timeout_s: float = 5.0  # a connection that sends no complete request head within this is closed
+    allowed_hosts: list[str] = field(default_factory=list)  # Host names accepted besides the bound ones; "*": any
     top_k: int = 5  # categories a classify request returns by default
     png_compression: int = 1  # PNGs sent back: 0 stored (fastest, largest), 1 Huffman only, 2-9 zlib levels
 
@@ -37,14 +57,28 @@ class ServeConfig:
             ("queue_size", 0 <= self.queue_size <= 10_000, "0..10000"),
             ("timeout_s", 0 < self.timeout_s <= 3600, "above 0 and at most 3600"),
             ("max_batch", self.max_batch is None or 1 <= self.max_batch <= 256, "1..256"),
-            ("max_connections", self.max_connections >= 8, "at least 8"),
+            ("max_connections", self.max_connections >= 16, "at least 16"),
+            ("max_requests", 1 <= self.max_requests < self.max_connections, "at least 1 and below max_connections"),
+            ("head_timeout_s", 0 < self.head_timeout_s <= 300, "above 0 and at most 300"),
             ("top_k", self.top_k >= 1, "at least 1"),
             ("png_compression", 0 <= self.png_compression <= 9, "0..9"),
             ("runtime", self.runtime in ("auto", "torch", "onnx"), "auto, torch or onnx"),
+            ("allowed_hosts", all(HOST_NAME.fullmatch(h) for h in self.allowed_hosts), "host names or *"),
         ]
         for name, ok, rule in rules:
             if not ok:
                 raise ValueError(f"{name} must be {rule}, got {getattr(self, name)!r}")
+
+    def accepted_hosts(self) -> frozenset[str] | None:
+        """The host names a request's ``Host`` header may carry (any port), None for any. A server bound to this
+        machine accepts only its own names: a page elsewhere that points a DNS name at 127.0.0.1 (DNS rebinding)
+        would otherwise read the API from the visitor's browser. A public bind accepts any unless names are given."""
+        named = {host_name(h) for h in self.allowed_hosts}
+        if "*" in named or (self.public and not named):
+            return None
+        bound = host_name(self.host)
+        own = set() if bound in ("0.0.0.0", "::") else {bound}
+        return frozenset(LOOPBACK_NAMES | own | named)
 
     @property
     def public(self) -> bool:
