@@ -13,7 +13,7 @@ from pathlib import Path
 
 from i2i.datatools.commands import refuse_risky_out
 from i2i.direction import DIRECTIONS
-from i2i.errors import I2IError
+from i2i.errors import I2IError, show_path
 
 log = logging.getLogger("i2i")
 
@@ -229,9 +229,9 @@ def _report_failed(failed: list[str]) -> int:
     """Lists the inputs a command could not read on stderr; the exit status: 1 if there were any, else 0."""
     if not failed:
         return 0
-    print(f"{len(failed)} input(s) could not be read:", file=sys.stderr)
+    print(f"{len(failed)} input(s) could not be read or run through the model:", file=sys.stderr)
     for line in failed:
-        print(f"  {line}", file=sys.stderr)
+        print(f"  {show_path(line)}", file=sys.stderr)
     return 1
 
 
@@ -275,7 +275,8 @@ def _classify(argv: Sequence[str]) -> int:
         print(json.dumps(document, indent=2))
     else:
         for path, top in report.results:
-            print(f"{path}: " + ", ".join(f"{label} {p:.1%}" for label, p in top))
+            # one line per image, whatever its name or a release's labels hold (escaped as in every message)
+            print(f"{show_path(path)}: " + ", ".join(f"{show_path(label)} {p:.1%}" for label, p in top))
     return _report_failed(report.failed)
 
 
@@ -284,10 +285,9 @@ def _export(argv: Sequence[str]) -> int:
 
     from i2i.artifact.inputs import INPUT_KINDS, InputSpec, read_palette
     from i2i.artifact.open import open_model
-    from i2i.artifact.quantize import MAX_IMAGES
+    from i2i.artifact.quantize import read_calibration
     from i2i.artifact.release import write_release
     from i2i.artifact.release_format import read_config
-    from i2i.imageio import read_image
     from i2i.inference.files import expand_inputs
     from i2i.portable.runtime import onnx_faster_on_cpu
 
@@ -369,9 +369,9 @@ def _export(argv: Sequence[str]) -> int:
         if len(model.generators) != 1:  # refused in write_release, before images are read
             calibration = []
         else:
-            channels = model.generator().preprocessing.input_channels
             files = [path for path, _ in expand_inputs(args.calibration)] if args.calibration else []
-            calibration = [read_image(path, channels) for path in files[:MAX_IMAGES]]
+            # each image brought to the size the network is fed at as it is read: never all of them at full size
+            calibration = read_calibration(files, model.generator().preprocessing)
     out = write_release(
         model, args.out, args.overwrite, args.weights_dtype, card, onnx=args.onnx, quantize=args.quantize,
         calibration=calibration,

@@ -43,7 +43,8 @@ from i2i.artifact.release_format import (
     FORMAT,
     KINDS,
     MAX_HEADER_BYTES,
-    MAX_SIDE,
+    MAX_INFER_SIDE,
+    MAX_MULTIPLE,
     ONNX,
     REVERSE_ONNX,
     REVERSE_WEIGHTS,
@@ -402,15 +403,15 @@ def read_release(path: str | Path) -> Model:
 
 
 def _check_generator(gen_cfg: GeneratorConfig, where: str) -> None:
-    if gen_cfg.size_multiple > MAX_SIDE:
+    if gen_cfg.size_multiple > MAX_MULTIPLE:
         raise CheckpointError(
             f"{where}: generator {gen_cfg.name} would take images in multiples of {gen_cfg.size_multiple} pixels, "
-            f"beyond any real image (at most {MAX_SIDE})"
+            f"more than a release may declare (at most {MAX_MULTIPLE})"
         )
-    if gen_cfg.fixed_size is not None and gen_cfg.fixed_size > MAX_SIDE:
+    if gen_cfg.fixed_size is not None and gen_cfg.fixed_size > MAX_INFER_SIDE:
         raise CheckpointError(
-            f"{where}: generator {gen_cfg.name} is built for {gen_cfg.fixed_size}-pixel images, beyond any real "
-            f"image (at most {MAX_SIDE})"
+            f"{where}: generator {gen_cfg.name} is built for {gen_cfg.fixed_size}-pixel images, more than a release "
+            f"may declare (at most {MAX_INFER_SIDE})"
         )
 
 

@@ -37,7 +37,13 @@ MAX_LABEL_CHARS = 200
 MAX_CARD_READ_BYTES = 64 * 1024  # how much of a README.md card_title reads
 MAX_CONFIG_BYTES = 2**20  # a release's config.json is about 1.5 kB
 MAX_HEADER_BYTES = 2**24  # a safetensors header (JSON) of 16 MiB describes ~100k tensors
-MAX_SIDE = 16384  # the largest image side a release may ask for (size_multiple, infer_size, fixed_size), as configs
+MAX_SIDE = 16384  # the largest image side a graph's size rule may name, as configs
+# What a release may declare for a generator: no network i2i trains needs inputs in multiples of more than 1024
+# pixels (a 10-level U-Net), nor is run at more than 4096 pixels a side; larger values only make every image huge
+# (a size_multiple of 16384 turns a 256² sketch into 16384², 7.6 GB). Every image is also held to the pixel limit
+# at the size the network runs at (``Preprocessing.check_size``).
+MAX_MULTIPLE = 1024
+MAX_INFER_SIDE = 4096
 MAX_CLASSIFIER_SIDE = 4096  # the largest input a classifier release may ask images to be resized to
 RESIZE_MODES = ("bicubic", "bilinear", "nearest")  # data.config.ResizeMode (a test keeps them equal)
 BN_MODES = ("per_image", "running")
@@ -60,7 +66,7 @@ def card_title(path: str | Path, limit: int = 300) -> str:
     except OSError:
         return ""
     first = next((line.strip().lstrip("#").strip() for line in text.splitlines() if line.strip()), "")
-    return first[:limit]
+    return "".join(c if c.isprintable() else " " for c in first[:limit])  # shown in terminals and pages as is
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -82,8 +88,9 @@ def read_config(path: Path) -> dict[str, Any]:
     for key in ("classifier" if kind == "classifier" else "generator", "preprocessing"):
         if not isinstance(meta.get(key), dict):
             raise CheckpointError(f"{config_path}: the '{key}' section is missing or not a mapping")
-    if not isinstance(meta.get("method", ""), str):
-        raise CheckpointError(f"{config_path}: method must be a string, got {short(meta['method'])}")
+    method = meta.get("method", "")
+    if not isinstance(method, str) or len(method) > 64 or not method.isprintable():
+        raise CheckpointError(f"{config_path}: method must be a name of printable characters, got {short(method)}")
     return meta
 
 
@@ -134,6 +141,11 @@ def read_labels(value: Any, where: str) -> list[str]:
         )
     if len(set(value)) != len(value):
         raise CheckpointError(f"{where}: labels must be distinct, got {short(value)}")
+    odd = next((v for v in value if not v.isprintable() or v != v.strip()), None)
+    if odd is not None:  # a newline would split `i2i classify`'s one line per image, an ESC restyle the terminal
+        raise CheckpointError(
+            f"{where}: labels must be printable text without control characters or surrounding spaces, got {short(odd)}"
+        )
     return list(value)
 
 
@@ -173,13 +185,16 @@ def check_preprocessing(pre: Any, key: str, where: str, multiple: int, fixed_siz
         raise refuse("direction", " or ".join(DIRECTIONS), pre.direction)
     if tuple(pre.normalize) != (-1.0, 1.0):
         raise refuse("normalize", "[-1.0, 1.0] (the only range supported)", list(pre.normalize))
-    if not 1 <= pre.size_multiple <= MAX_SIDE or pre.size_multiple % multiple:
-        raise refuse("size_multiple", f"a multiple of {multiple} (the generator's) up to {MAX_SIDE}", pre.size_multiple)
-    if pre.infer_size is not None and not 1 <= pre.infer_size <= MAX_SIDE:
-        raise refuse("infer_size", f"null or between 1 and {MAX_SIDE}", pre.infer_size)
+    if not 1 <= pre.size_multiple <= MAX_MULTIPLE or pre.size_multiple % multiple:
+        rule = f"a multiple of {multiple} (the generator's) up to {MAX_MULTIPLE}"
+        raise refuse("size_multiple", rule, pre.size_multiple)
+    if pre.infer_size is not None and not 1 <= pre.infer_size <= MAX_INFER_SIDE:
+        raise refuse("infer_size", f"null or between 1 and {MAX_INFER_SIDE}", pre.infer_size)
     if pre.fixed_size != fixed_size:
         rule = "null" if fixed_size is None else str(fixed_size)
         raise refuse("fixed_size", f"{rule} for {network}", pre.fixed_size)
+    if pre.fixed_size is not None and not 1 <= pre.fixed_size <= MAX_INFER_SIDE:
+        raise refuse("fixed_size", f"null or between 1 and {MAX_INFER_SIDE}", pre.fixed_size)
     if pre.resize_mode not in RESIZE_MODES:
         raise refuse("resize_mode", ", ".join(RESIZE_MODES), pre.resize_mode)
     if pre.bn_inference not in BN_MODES:

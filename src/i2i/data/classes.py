@@ -92,6 +92,10 @@ def list_classes(root: str | Path, split: str, classes: list[str] | None) -> Cla
     report = ClassScanReport(str(root), split, "class folders")
     images: dict[str, list[Path]] = {}
     for folder in class_folders(root, split):
+        if not folder.name.isprintable() or folder.name != folder.name.strip():
+            # a category name becomes a label in releases and in every line `i2i classify` prints
+            report.problems.append(Problem(str(folder), "a category name must be printable text (rename the folder)"))
+            continue
         found = folder_images(folder, report)
         if not found:
             report.problems.append(Problem(str(folder), "no images in this category folder"))

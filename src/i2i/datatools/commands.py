@@ -71,7 +71,10 @@ def refuse_risky_out(out: str | Path, example: str = "pairs") -> None:
     ``--overwrite`` replaces what is there): one mistyped ``--out ~`` would scatter files over the home folder. A new
     folder inside is always possible, so there is no flag to allow these two. ``example`` names the folder suggested.
     """
-    resolved = Path(out).expanduser().resolve()
+    try:
+        resolved = Path(out).expanduser().resolve()
+    except (OSError, RuntimeError):  # a link loop (RuntimeError before Python 3.13)
+        raise I2IError(f"--out {show_path(out)}: is a link loop (its links lead back to themselves)") from None
     try:
         home = Path.home().resolve()
     except (KeyError, RuntimeError):  # no home folder known

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from i2i.imageio import to_channels
-from i2i.portable.runtime import OnnxClassifier, Prediction, check_classifier_inputs, resolve_runtime, top_predictions
+from i2i.portable.runtime import (
+    OnnxClassifier,
+    Prediction,
+    check_classifier_inputs,
+    check_output,
+    resolve_runtime,
+    top_predictions,
+)
 
 if TYPE_CHECKING:
     from i2i.artifact.model import ClassifierNetwork
@@ -65,7 +72,7 @@ class Classifier:
             classify_arrays(self.net, converted[i : i + batch_size], self.pre, self.device)
             for i in range(0, len(converted), batch_size)
         ]
-        return np.concatenate(chunks)
+        return check_output(np.concatenate(chunks), (len(images), len(self.labels)), "the classifier")
 
     def __call__(self, images: list[np.ndarray], top_k: int = 5) -> list[Prediction]:
         """The ``top_k`` most likely categories of each image with their probabilities, most likely first."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from i2i.errors import I2IError, show_path
+from i2i.errors import I2IError, ModelInputError, ModelRunError, show_path
 from i2i.imageio import ImageReadError, file_kind, is_image_file, read_image, unsupported_reason, write_image
 from i2i.layouts import walk_folders
 
@@ -146,17 +146,22 @@ def translate_files(
     report = TranslateReport()
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start : start + batch_size]
-        loaded: list[tuple[Path, np.ndarray]] = []
+        loaded: list[tuple[Path, Path, np.ndarray]] = []
         for src, dst in chunk:
             try:
-                loaded.append((dst, read_image(src, translator.pre.input_channels)))
+                loaded.append((src, dst, read_image(src, translator.pre.input_channels)))
             except ImageReadError as exc:
                 report.failed.append(str(exc))
                 log.debug("skipped %s", exc)  # the caller reports report.failed (the CLI lists them at the end)
-        outputs = translator([im for _, im in loaded], batch_size=batch_size) if loaded else []
-        for (dst, _), output in zip(loaded, outputs, strict=True):
-            write_image(dst, output)
-            report.written.append(dst)
+        for group in _same_size(loaded):
+            try:
+                outputs = translator([im for _, _, im in group], batch_size=batch_size)
+            except (ModelInputError, ModelRunError) as exc:  # this image size, or this batch, only: go on
+                report.failed += [f"{show_path(src)}: {exc}" for src, _, _ in group]
+                continue
+            for (_, dst, _), output in zip(group, outputs, strict=True):
+                write_image(dst, output)
+                report.written.append(dst)
         if on_progress:
             on_progress(len(chunk))
     return report
@@ -181,6 +186,19 @@ def classify_files(
             except ImageReadError as exc:
                 report.failed.append(str(exc))
         if loaded:
-            predictions = classifier([image for _, image in loaded], top_k=top_k)
+            try:
+                predictions = classifier([image for _, image in loaded], top_k=top_k)
+            except ModelRunError as exc:
+                report.failed += [f"{show_path(path)}: {exc}" for path, _ in loaded]
+                continue
             report.results += [(path, top) for (path, _), top in zip(loaded, predictions, strict=True)]
     return report
+
+
+def _same_size(loaded: list[tuple[Path, Path, np.ndarray]]) -> list[list[tuple[Path, Path, np.ndarray]]]:
+    """``loaded`` (input, output, image) grouped by image size, in order of first appearance: one group is one
+    batch, so an image size a model refuses fails its own images only."""
+    groups: dict[tuple[int, ...], list[tuple[Path, Path, np.ndarray]]] = {}
+    for entry in loaded:
+        groups.setdefault(entry[2].shape, []).append(entry)
+    return list(groups.values())

@@ -18,6 +18,8 @@ import torch
 from torch import nn
 
 from i2i.data.processing import crop_to, denormalize, normalize, pad_to_multiple, resize, short_side_size
+from i2i.errors import ModelRunError
+from i2i.imageio import max_pixels as default_max_pixels
 from i2i.inference.preprocessing import ClassifierPreprocessing, Preprocessing
 from i2i.models.layers import batchnorm_as_instancenorm
 
@@ -32,9 +34,14 @@ def prepare_generator(net: nn.Module, bn_inference: str) -> nn.Module:
     return copy.deepcopy(net).eval()
 
 
-def network_input(x: torch.Tensor, pre: Preprocessing) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Float (B, C, H, W) in [-1, 1] → the padded tensor the generator sees, and the size to crop its output to."""
+def network_input(
+    x: torch.Tensor, pre: Preprocessing, max_pixels: int | None = None
+) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Float (B, C, H, W) in [-1, 1] → the padded tensor the generator sees, and the size to crop its output to.
+    An input the network would run on at more than ``max_pixels`` pixels (None: i2i's pixel limit,
+    ``imageio.max_pixels``), or too elongated to pad, is refused first (``Preprocessing.check_size``)."""
     height, width = x.shape[-2:]
+    pre.check_size(height, width, default_max_pixels() if max_pixels is None else max_pixels)
     if pre.fixed_size is not None:
         x = resize(x, (pre.fixed_size, pre.fixed_size), pre.resize_mode)
     elif pre.infer_size is not None:
@@ -43,11 +50,20 @@ def network_input(x: torch.Tensor, pre: Preprocessing) -> tuple[torch.Tensor, tu
 
 
 @torch.no_grad()
-def run_generator(net: nn.Module, x: torch.Tensor, pre: Preprocessing) -> torch.Tensor:
-    """Translates float (B, C, H, W) in [-1, 1] of one size; returns (B, C_out, H, W) in [-1, 1]."""
+def run_generator(net: nn.Module, x: torch.Tensor, pre: Preprocessing, max_pixels: int | None = None) -> torch.Tensor:
+    """Translates float (B, C, H, W) in [-1, 1] of one size; returns (B, C_out, H, W) in [-1, 1]. A network that
+    fails on it (out of memory, say) or gives another shape than ``pre`` declares raises ModelRunError in one line."""
     height, width = x.shape[-2:]
-    padded, size = network_input(x, pre)
-    y = crop_to(net(padded), size).float()
+    padded, size = network_input(x, pre, max_pixels)
+    try:
+        y = net(padded)
+    except (RuntimeError, MemoryError) as exc:  # torch's errors (an allocation, a kernel) are RuntimeErrors
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        raise ModelRunError(f"the generator failed on a {width}x{height} image ({lines[0][:200]})") from None
+    expected = (x.shape[0], pre.output_channels, *padded.shape[-2:])
+    if tuple(y.shape) != expected:
+        raise ModelRunError(f"the generator gave an output of shape {list(y.shape)}, expected {list(expected)}")
+    y = crop_to(y, size).float()
     return resize(y, (height, width), pre.resize_mode)
 
 
@@ -58,10 +74,12 @@ def to_batch(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
 
 
 def translate_arrays(
-    net: nn.Module, images: list[np.ndarray], pre: Preprocessing, device: torch.device
+    net: nn.Module, images: list[np.ndarray], pre: Preprocessing, device: torch.device, max_pixels: int | None = None
 ) -> list[np.ndarray]:
     """Translates (H, W, C) uint8 images of one size as one batch; returns (H, W, C_out) uint8 images."""
-    y = denormalize(run_generator(net, to_batch(images, device), pre))
+    if images:  # refused before the float copy of the batch is made
+        pre.check_size(*images[0].shape[:2], default_max_pixels() if max_pixels is None else max_pixels)
+    y = denormalize(run_generator(net, to_batch(images, device), pre, max_pixels))
     return [im.permute(1, 2, 0).cpu().numpy() for im in y]
 
 
@@ -74,4 +92,9 @@ def classify_arrays(
     statistics, so one image's result never depends on the others)."""
     size = (pre.image_size, pre.image_size)
     x = torch.cat([resize(to_batch([im], device), size, pre.resize_mode) for im in images])
-    return torch.softmax(net(x).float(), dim=1).cpu().numpy()
+    try:
+        logits = net(x)
+    except (RuntimeError, MemoryError) as exc:
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        raise ModelRunError(f"the classifier failed ({lines[0][:200]})") from None
+    return torch.softmax(logits.float(), dim=1).cpu().numpy()

@@ -3,13 +3,22 @@ release's ``config.json``."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from i2i.direction import opposite
+from i2i.errors import ModelInputError
+from i2i.portable.pixels import short_side_size
 
 if TYPE_CHECKING:  # torch-free at run time: the ONNX runtime (``portable``) reads releases with these classes
     from i2i.models.base import GeneratorConfig
+
+
+# The most elongated image a generator takes (long side : short side). Padding each side up to the size multiple
+# costs a thin image far more than its own pixels (a 65536x1 line padded to 256 rows is 256 times itself), and no
+# model was trained on such shapes: past this ratio an image is refused rather than padded.
+MAX_ASPECT = 16
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,35 @@ class Preprocessing:
         data = asdict(self)
         data["normalize"] = list(self.normalize)
         return data
+
+    def network_size(self, height: int, width: int) -> tuple[int, int]:
+        """The (h, w) the network runs at for a ``height`` x ``width`` input: ``fixed_size`` squared, or the input
+        with its shorter side resized to ``infer_size``, padded up to the size multiple."""
+        if self.fixed_size is not None:
+            height = width = self.fixed_size
+        elif self.infer_size is not None:
+            height, width = short_side_size(height, width, self.infer_size)
+        multiple = self.size_multiple
+        return math.ceil(height / multiple) * multiple, math.ceil(width / multiple) * multiple
+
+    def check_size(self, height: int, width: int, max_pixels: int) -> None:
+        """Refuses, before anything is allocated for it, a ``height`` x ``width`` input the network would run on at
+        more than ``max_pixels`` pixels (after resizing and padding), or one too elongated to pad (``MAX_ASPECT``;
+        not for fixed-size networks, which resize every image to their square): ModelInputError, 413 or 422."""
+        if self.fixed_size is None and max(height, width) > MAX_ASPECT * min(height, width):
+            raise ModelInputError(
+                f"a {width}x{height} image is too elongated for this model (sides over {MAX_ASPECT}:1; padded to a "
+                f"multiple of {self.size_multiple} it would cost far more than its own pixels); crop it or cut it "
+                "into pieces"
+            )
+        net_h, net_w = self.network_size(height, width)
+        if net_h * net_w > max_pixels:
+            raise ModelInputError(
+                f"a {width}x{height} image is too large for this model: it runs at {net_w}x{net_h} = "
+                f"{net_h * net_w:,} pixels (resized and padded to a multiple of {self.size_multiple}), over the "
+                f"limit of {max_pixels:,} pixels",
+                413,
+            )
 
 
 def resolve_bn_inference(gen_cfg: GeneratorConfig, train_batch_size: int) -> str:

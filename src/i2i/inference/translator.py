@@ -31,6 +31,9 @@ class Translator:
     """
 
     runtime = "torch"
+    # The most pixels the network may run at per image (after resizing and padding); None: i2i's pixel limit
+    # (``imageio.max_pixels``). A server sets its own.
+    max_pixels: int | None = None
 
     def __init__(self, generator: Generator, device: str = "auto") -> None:
         from i2i.device import resolve_device
@@ -60,7 +63,7 @@ class Translator:
         """Translates (H, W, C) uint8 images that all have the same size, as one batch."""
         from i2i.inference.pipeline import translate_arrays
 
-        return translate_arrays(self.net, images, self.pre, self.device)
+        return translate_arrays(self.net, images, self.pre, self.device, self.max_pixels)
 
     def __call__(self, images: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
         """Translates (H, W, C) uint8 images of any sizes; images of equal size are batched together."""

@@ -23,12 +23,13 @@ from i2i.artifact.release_format import (
     short,
 )
 from i2i.config import from_dict
-from i2i.errors import CheckpointError, ConfigError, I2IError
+from i2i.errors import CheckpointError, ConfigError, I2IError, ModelInputError, ModelRunError
 from i2i.fileinfo import regular_file
+from i2i.imageio import max_pixels as default_max_pixels
 from i2i.imageio import to_channels
 from i2i.inference.preprocessing import ClassifierPreprocessing, Preprocessing
 from i2i.portable import pixels
-from i2i.portable.session import open_session
+from i2i.portable.session import RUN_TIMEOUT_S, open_session, run_session
 
 Prediction = list[tuple[str, float]]
 
@@ -69,6 +70,20 @@ def top_predictions(probabilities: np.ndarray, labels: list[str], top_k: int) ->
         order = np.argsort(-probs, kind="stable")[: max(1, top_k)]
         out.append([(labels[i], float(probs[i])) for i in order])
     return out
+
+
+def check_output(y: Any, expected: tuple[int, ...], what: str) -> np.ndarray:
+    """``y``, a graph's output, refused (ModelRunError, one line naming ``what``) unless it is a finite float array
+    of shape ``expected``: a graph that gives another rank, batch, channel count, size or number of categories than
+    its release declares, or NaN, would otherwise turn into wrong pixels or names without a word."""
+    if not isinstance(y, np.ndarray) or y.dtype.kind != "f":
+        kind = getattr(y, "dtype", type(y).__name__)
+        raise ModelRunError(f"{what}: its output is {kind}, expected float values")
+    if y.shape != tuple(expected):
+        raise ModelRunError(f"{what}: its output has shape {list(y.shape)}, expected {list(expected)}")
+    if not np.isfinite(y).all():
+        raise ModelRunError(f"{what}: its output holds NaN or infinite values")
+    return y
 
 
 RUNTIMES = ("auto", "torch", "onnx")
@@ -125,12 +140,26 @@ def _section(cls: type, data: Any, name: str, where: str) -> Any:
         raise CheckpointError(f"{where}: {exc}") from None
 
 
-def _session(folder: Path, spec: OnnxSpec, channels: int, threads: int | None) -> Any:
-    """The session of ``spec``'s file, refused in one line when its input or output does not match config.json."""
+def _session(
+    folder: Path, spec: OnnxSpec, channels: int, threads: int | None, outputs_per_image: int, rank: int
+) -> Any:
+    """The session of ``spec``'s file, refused in one line when its input or output does not match config.json:
+    one float input of ``channels`` (and the fixed size, if any) after the batch, and a float output whose second
+    dimension, where the graph fixes it, is ``outputs_per_image`` (a generator's channels, a classifier's labels),
+    of ``rank`` dimensions (4 for a generator, 2 for a classifier) where the graph says."""
     file = inside(folder, spec.file)
     regular_file(file, f"no {spec.file}: this release has no ONNX graph for it")
     session = open_session(file, str(file), threads)
     inputs, outputs = session.get_inputs(), session.get_outputs()
+    types = [(i.name, i.type) for i in inputs[:1] + outputs[:1] if i.type != "tensor(float)"]
+    if types:
+        raise CheckpointError(f"{file}: its tensor {types[0][0]!r} is {types[0][1]}, not float32 as i2i exports")
+    out_shape = list(outputs[0].shape or []) if outputs else []
+    if out_shape and (len(out_shape) != rank or (isinstance(out_shape[1], int) and out_shape[1] != outputs_per_image)):
+        raise CheckpointError(  # a shape the graph leaves open is checked on every run instead (check_output)
+            f"{file}: its output has shape {out_shape}, expected {rank} dimensions with {outputs_per_image} values "
+            f"per image as {CONFIG} declares (channels, or one per label); export the release again"
+        )
     shape = list(inputs[0].shape) if len(inputs) == 1 else []
     expected = [channels] + ([spec.fixed, spec.fixed] if spec.fixed else [])
     fixed_dims = [d for d in shape[1:] if isinstance(d, int)] if len(shape) == 4 else None
@@ -162,6 +191,10 @@ class OnnxTranslator:
     """
 
     runtime = "onnx"
+    # The most pixels the graph may run at per image (after resizing and padding); None: i2i's pixel limit
+    # (``imageio.max_pixels``). A server sets its own.
+    max_pixels: int | None = None
+    timeout_s: float = RUN_TIMEOUT_S  # one run of the graph is stopped after this
 
     def __init__(self, session: Any, pre: Preprocessing, spec: OnnxSpec) -> None:
         self.session = session
@@ -205,21 +238,22 @@ class OnnxTranslator:
         spec = read_onnx_spec(section["onnx"], onnx_key, where)
         multiple = spec.multiple or 1
         check_preprocessing(pre, pre_key, where, multiple, spec.fixed, f"the ONNX graph ({spec.file})")
-        return cls(_session(folder, spec, pre.input_channels, threads), pre, spec)
+        return cls(_session(folder, spec, pre.input_channels, threads, pre.output_channels, 4), pre, spec)
 
     def network_input(self, images: list[np.ndarray]) -> tuple[np.ndarray, tuple[int, int]]:
         """What the graph is fed for (H, W, C) uint8 images of one size (resized and padded as in PyTorch), and the
         size to crop its output to."""
         pre = self.pre
+        height, width = images[0].shape[:2]
+        pre.check_size(height, width, default_max_pixels() if self.max_pixels is None else self.max_pixels)
         x = pixels.to_network(images)
-        height, width = x.shape[-2:]
         if pre.fixed_size is not None:
             x = pixels.resize(x, (pre.fixed_size, pre.fixed_size), pre.resize_mode)
         elif pre.infer_size is not None:
             x = pixels.resize(x, pixels.short_side_size(height, width, pre.infer_size), pre.resize_mode)
         x, size = pixels.pad_to_multiple(x, pre.size_multiple)
         if min(x.shape[-2:]) < self.spec.min_side:
-            raise I2IError(
+            raise ModelInputError(
                 f"a {width}x{height} image is too small for this model: it needs at least {self.spec.min_side} "
                 f"pixels on each side after padding to a multiple of {pre.size_multiple}, got "
                 f"{x.shape[-1]}x{x.shape[-2]}"
@@ -228,10 +262,14 @@ class OnnxTranslator:
 
     def translate_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Translates (H, W, C) uint8 images that all have the same size, as one batch."""
-        height, width = images[0].shape[:2] if images else (0, 0)
+        if not images:
+            return []
+        height, width = images[0].shape[:2]
         x, (h, w) = self.network_input(images)
-        y = self.session.run([self.spec.output], {self.spec.input: x})[0][..., :h, :w]
-        return pixels.to_images(pixels.resize(y, (height, width), self.pre.resize_mode))
+        y = run_session(self.session, self.spec.output, {self.spec.input: x}, self.spec.file, self.timeout_s)
+        expected = (x.shape[0], self.pre.output_channels, *x.shape[2:])
+        check_output(y, expected, self.spec.file)
+        return pixels.to_images(pixels.resize(y[..., :h, :w], (height, width), self.pre.resize_mode))
 
     def __call__(self, images: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
         """Translates (H, W, C) uint8 images of any sizes; images of equal size are batched together."""
@@ -242,6 +280,7 @@ class OnnxClassifier:
     """A classifier release run by onnxruntime; mirrors ``Classifier`` (probabilities, top-k)."""
 
     runtime = "onnx"
+    timeout_s: float = RUN_TIMEOUT_S  # one run of the graph is stopped after this
 
     def __init__(self, session: Any, pre: ClassifierPreprocessing, labels: list[str], spec: OnnxSpec) -> None:
         self.session = session
@@ -269,7 +308,7 @@ class OnnxClassifier:
                 f"{where}: onnx.size.fixed must be preprocessing.image_size ({pre.image_size}), got {short(spec.fixed)}"
             )
         check_classifier_preprocessing(pre, where, 1, f"the ONNX graph ({spec.file})")
-        return cls(_session(folder, spec, pre.input_channels, threads), pre, labels, spec)
+        return cls(_session(folder, spec, pre.input_channels, threads, len(labels), 2), pre, labels, spec)
 
     def probabilities(self, images: list[np.ndarray], batch_size: int = 32) -> np.ndarray:
         """(N, categories) probabilities of (H, W, 1|3) uint8 images of any sizes."""
@@ -281,10 +320,11 @@ class OnnxClassifier:
             pixels.resize(pixels.to_network([to_channels(im, self.pre.input_channels)]), size, self.pre.resize_mode)
             for im in images
         ]
-        chunks = [
-            self.session.run([self.spec.output], {self.spec.input: np.concatenate(rows[i : i + batch_size])})[0]
-            for i in range(0, len(rows), batch_size)
-        ]
+        chunks = []
+        for i in range(0, len(rows), batch_size):
+            x = np.concatenate(rows[i : i + batch_size])
+            y = run_session(self.session, self.spec.output, {self.spec.input: x}, self.spec.file, self.timeout_s)
+            chunks.append(check_output(y, (x.shape[0], len(self.labels)), self.spec.file))
         return np.concatenate(chunks)
 
     def __call__(self, images: list[np.ndarray], top_k: int = 5) -> list[Prediction]:

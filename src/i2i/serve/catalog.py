@@ -244,10 +244,13 @@ def model_paths(args: list[str]) -> list[tuple[str, Path]]:
     return entries
 
 
-def load_catalog(entries: list[tuple[str, Path]], device: str = "auto", runtime: str = "auto") -> Catalog:
+def load_catalog(
+    entries: list[tuple[str, Path]], device: str = "auto", runtime: str = "auto", max_pixels: int | None = None
+) -> Catalog:
     """Opens every model on ``runtime`` (``resolve_runtime`` for each: ``auto`` follows the release's timing) and
     prepares its networks on ``device``; I2IError (one line, naming the model) when one cannot be used. Sketch
-    translators are paired with every served classifier whose input is a sketch too."""
+    translators are paired with every served classifier whose input is a sketch too. ``max_pixels``: the most
+    pixels a translator may run at per image, after resizing and padding (None: i2i's pixel limit)."""
     models: dict[str, ServedModel] = {}
     for name, path in entries:
         title = card_title(path) if path.is_dir() else ""
@@ -264,6 +267,8 @@ def load_catalog(entries: list[tuple[str, Path]], device: str = "auto", runtime:
                 served.classifier = Classifier(model.classifier_network(), device)
             else:
                 served.translators = {g.direction: Translator(g, device) for g in model.generators}
+        for translator in served.translators.values():
+            translator.max_pixels = max_pixels  # the server's cap holds at the size the network runs at too
         served.examples = _examples(path / EXAMPLES) if path.is_dir() else {}
         models[name] = served
     sketch_classifiers = [

@@ -214,7 +214,7 @@ def serve(
     max_batch = config.max_batch or (8 if device.startswith("cuda") else 1)
     scheduler = Scheduler(config.workers, config.queue_size, config.timeout_s, max_batch)
     try:  # opened on the worker that will run them (see Scheduler.call); it warms them up once serving
-        catalog = scheduler.call(lambda: load_catalog(entries, device, config.runtime))
+        catalog = scheduler.call(lambda: load_catalog(entries, device, config.runtime, config.max_pixels))
     except BaseException:
         scheduler.close()
         raise
