@@ -156,6 +156,21 @@ def test_the_cli_refuses_a_leaking_graph_in_one_line_and_writes_nothing(exported
     assert not (tmp_path / "out" / "a.png").exists()
 
 
+def test_serve_refuses_a_leaking_graph_at_start_in_one_line(exported: Path, tmp_path: Path) -> None:
+    release = copy_of(exported, tmp_path)
+    (tmp_path / "secret.bin").write_bytes(SECRET.tobytes())
+    leaking_graph(release, external("leak", "secret.bin"))
+    run = subprocess.run(
+        [sys.executable, "-m", "i2i.cli", "serve", str(release), "--runtime", "onnx", "--port", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.count("\n") == 1 and "stored as external data" in run.stderr
+
+
 def test_sparse_initializers_are_refused(exported: Path, tmp_path: Path) -> None:
     release = copy_of(exported, tmp_path)
     x, y = names(release)

@@ -151,15 +151,6 @@ def _session(
     regular_file(file, f"no {spec.file}: this release has no ONNX graph for it")
     session = open_session(file, str(file), threads)
     inputs, outputs = session.get_inputs(), session.get_outputs()
-    types = [(i.name, i.type) for i in inputs[:1] + outputs[:1] if i.type != "tensor(float)"]
-    if types:
-        raise CheckpointError(f"{file}: its tensor {types[0][0]!r} is {types[0][1]}, not float32 as i2i exports")
-    out_shape = list(outputs[0].shape or []) if outputs else []
-    if out_shape and (len(out_shape) != rank or (isinstance(out_shape[1], int) and out_shape[1] != outputs_per_image)):
-        raise CheckpointError(  # a shape the graph leaves open is checked on every run instead (check_output)
-            f"{file}: its output has shape {out_shape}, expected {rank} dimensions with {outputs_per_image} values "
-            f"per image as {CONFIG} declares (channels, or one per label); export the release again"
-        )
     shape = list(inputs[0].shape) if len(inputs) == 1 else []
     expected = [channels] + ([spec.fixed, spec.fixed] if spec.fixed else [])
     fixed_dims = [d for d in shape[1:] if isinstance(d, int)] if len(shape) == 4 else None
@@ -177,6 +168,15 @@ def _session(
         raise CheckpointError(
             f"{file}: its inputs ({got}) or output do not match {CONFIG} (one input '{spec.input}' of "
             f"{expected} after the batch, output '{spec.output}'); export the release again"
+        )
+    types = [(i.name, i.type) for i in inputs[:1] + outputs[:1] if i.type != "tensor(float)"]
+    if types:
+        raise CheckpointError(f"{file}: its tensor {types[0][0]!r} is {types[0][1]}, not float32 as i2i exports")
+    out_shape = list(outputs[0].shape or []) if outputs else []
+    if out_shape and (len(out_shape) != rank or (isinstance(out_shape[1], int) and out_shape[1] != outputs_per_image)):
+        raise CheckpointError(  # a shape the graph leaves open is checked on every run instead (check_output)
+            f"{file}: its output has shape {out_shape}, expected {rank} dimensions with {outputs_per_image} values "
+            f"per image as {CONFIG} declares (channels, or one per label); export the release again"
         )
     return session
 
