@@ -600,3 +600,13 @@ def test_pairs_of_deleted_photos_are_removed_on_rerun(tmp_path: Path) -> None:
     report = make_pairs(photos, out, settings("blur"))
     assert report.removed == 1 and sum(report.counts.values()) == 3
     assert sorted(p.name for p in out.glob("*/*.png")) == ["photo0.png", "photo2.png", "photo3.png"]
+
+
+def test_a_photo_name_that_is_not_utf8_keeps_the_manifest_strict_utf8(tmp_path: Path) -> None:
+    name = os.fsdecode(b"p\xff.png")  # byte 0xff: Python keeps it as a lone surrogate
+    save(tmp_path / "photos" / name, np.full((40, 40, 3), 200, np.uint8))
+    out = tmp_path / "out"
+    make_pairs(tmp_path / "photos", out, settings("grayscale", ratios=(1.0, 0.0, 0.0)), workers=1)
+    manifest = json.loads((out / "manifest.json").read_bytes().decode("utf-8"))  # strict: raises on raw bytes
+    assert name in json.dumps(manifest, ensure_ascii=False)
+    make_pairs(tmp_path / "photos", out, settings("grayscale", ratios=(1.0, 0.0, 0.0)), overwrite=True, workers=1)

@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import math
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -198,6 +199,7 @@ def _check_out(out: Path, recipe: dict[str, Any], overwrite: bool) -> bool:
     manifest = out / MANIFEST
     if manifest.is_file():
         try:
+            # errors="surrogateescape": a manifest an earlier i2i wrote with raw bytes in a file name still reads
             old = json.loads(manifest.read_text(encoding="utf-8", errors="surrogateescape"))["settings"]
         except (ValueError, KeyError, TypeError):
             old = None
@@ -297,12 +299,15 @@ def _run(jobs: Iterable[PairJob], work: Callable[[PairJob], Any], workers: int) 
 
 
 def _dump(data: dict[str, Any], files: list[dict[str, str]] | None = None) -> bytes:
-    """The manifest as UTF-8 JSON, one line per pair in ``files`` (file names that aren't UTF-8 keep their bytes)."""
+    """The manifest as strict UTF-8 JSON, one line per pair in ``files``. A file name that is not UTF-8 (Python keeps
+    each undecodable byte as a lone surrogate) is written with JSON escapes (``\\udcff``), so every JSON reader takes
+    the file and Python's reads the name back exactly; its raw bytes made the manifest unreadable as UTF-8."""
     text = json.dumps(data, indent=1, ensure_ascii=False)
     if files is not None:
         rows = ",\n".join("  " + json.dumps(f, ensure_ascii=False) for f in files)
         text = text[:-2] + f',\n "files": [\n{rows}\n ]\n}}'
-    return (text + "\n").encode("utf-8", "surrogateescape")
+    text = re.sub("[\udc80-\udcff]", lambda m: f"\\u{ord(m.group()):04x}", text)
+    return (text + "\n").encode("utf-8")
 
 
 def make_pairs(
