@@ -86,3 +86,16 @@ def test_images_too_small_for_ssim_are_skipped_with_a_reason(tiny_run: Path, tmp
     assert main(["eval", str(tiny_run), "--data", str(tmp_path / "data"), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["count"] == 1 and "tiny.png" in summary["skipped"][0] and "7x7" in summary["skipped"][0]
+
+
+def test_pairs_the_model_cannot_take_are_skipped_with_a_reason(tiny_run: Path, tmp_path: Path) -> None:
+    """A 1x640 line would be padded to the generator's multiple (issue 21): listed as skipped, the others scored."""
+    data = tmp_path / "data" / "test"
+    data.mkdir(parents=True)
+    Image.fromarray(np.zeros((1, 1280, 3), dtype=np.uint8)).save(data / "line.png")
+    Image.fromarray(np.full((32, 64, 3), 128, dtype=np.uint8)).save(data / "ok.png")
+    out = tmp_path / "report"
+    assert main(["eval", str(tiny_run), "--data", str(tmp_path / "data"), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["count"] == 1 and len(summary["skipped"]) == 1
+    assert "line.png: a 640x1 image is too elongated" in summary["skipped"][0]

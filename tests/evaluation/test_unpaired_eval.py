@@ -53,6 +53,21 @@ def test_unreadable_images_are_skipped_and_listed(cyclegan_run: Path, tmp_path: 
     assert "1 unreadable image(s) skipped" in summary.lines()
 
 
+def test_images_the_model_cannot_take_are_skipped_and_listed(cyclegan_run: Path, tmp_path: Path) -> None:
+    """A 1x640 line would be padded to the generator's multiple (issue 21): skipped with its reason."""
+    import numpy as np
+
+    from i2i.imageio import write_image
+
+    data = tmp_path / "data"
+    shutil.copytree(cyclegan_run.parent.parent / "data", data)
+    write_image(data / "testA" / "line.png", np.zeros((1, 640, 3), np.uint8))
+    forward, backward = translators(cyclegan_run)
+    summary = evaluate_unpaired(forward, backward, data, tmp_path / "out")
+    assert summary.a.count == 2 and len(summary.skipped) == 1
+    assert "line.png: a 640x1 image is too elongated" in summary.skipped[0]
+
+
 def test_eval_and_validation_report_the_same_quantities_under_the_same_names(
     cyclegan_run: Path, tmp_path: Path
 ) -> None:

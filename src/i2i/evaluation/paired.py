@@ -15,6 +15,7 @@ from i2i.evaluation.report import ReportRow, unique_name, write_report
 from i2i.evaluation.visuals import sample_grid
 from i2i.imageio import ImageReadError, resize_image, write_image
 from i2i.inference.translator import Translator
+from i2i.portable.runtime import input_refusal
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,11 @@ def evaluate(
             except ImageReadError as exc:
                 skipped.append(str(exc))
                 log.warning("skipped %s", exc)
+                continue
+            refused = input_refusal(translator, source)
+            if refused is not None:  # too large at the network's size, or too elongated: skipped like a bad file
+                skipped.append(f"{record.path_a}: {refused}")
+                log.warning("skipped %s: %s", record.path_a, refused)
                 continue
             chunk.append((record, source, target))
         outputs = translator([source for _, source, _ in chunk], batch_size=batch_size)

@@ -28,6 +28,7 @@ from i2i.evaluation.report import ReportRow, unique_name, write_report
 from i2i.evaluation.visuals import sample_grid
 from i2i.imageio import ImageReadError, read_image, write_image
 from i2i.inference.translator import Translator
+from i2i.portable.runtime import input_refusal
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def evaluate_unpaired(
     ):
         stems: set[str] = set()
         same_channels = back.pre.output_channels == there.pre.input_channels
-        images = _readable(paths, there.pre.input_channels, skipped)
+        images = _readable(paths, there, skipped)
         while chunk := list(itertools.islice(images, batch_size)):  # one batch of translations per step
             reals = [real for _, real in chunk]
             outputs = there(reals, batch_size)
@@ -147,13 +148,22 @@ def evaluate_unpaired(
     return summary
 
 
-def _readable(paths: list[str], channels: int, skipped: list[str]) -> Iterator[tuple[str, np.ndarray]]:
+def _readable(paths: list[str], translator: Translator, skipped: list[str]) -> Iterator[tuple[str, np.ndarray]]:
+    """The images of ``paths`` that can be read and that ``translator`` takes; the others are listed in
+    ``skipped`` with their reason."""
     for path in paths:
         try:
-            yield path, read_image(path, channels=channels)
+            image = read_image(path, channels=translator.pre.input_channels)
         except ImageReadError as exc:
             skipped.append(str(exc))
             log.warning("skipped %s", exc)
+            continue
+        refused = input_refusal(translator, image)
+        if refused is not None:  # too large at the network's size, or too elongated
+            skipped.append(f"{path}: {refused}")
+            log.warning("skipped %s: %s", path, refused)
+            continue
+        yield path, image
 
 
 def _add_fid(

@@ -55,6 +55,17 @@ def translate_by_size(
     return out  # type: ignore[return-value]
 
 
+def input_refusal(translator: OnnxTranslator | Any, image: np.ndarray) -> ModelInputError | None:
+    """Why ``translator`` (either runtime) would refuse ``image`` for its size (``Preprocessing.check_size`` at the
+    translator's pixel limit), or None: callers that go through many images (eval) skip it and go on."""
+    limit = translator.max_pixels if translator.max_pixels is not None else default_max_pixels()
+    try:
+        translator.pre.check_size(*image.shape[:2], limit)
+    except ModelInputError as exc:
+        return exc
+    return None
+
+
 def check_classifier_inputs(images: list[np.ndarray]) -> None:
     """Refuses anything but (H, W, 1|3) uint8 arrays, in one line."""
     for im in images:
