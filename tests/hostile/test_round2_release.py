@@ -75,6 +75,16 @@ def test_example_files_that_are_links_or_no_files_are_left_out(tmp_path: Path) -
     assert list(_examples(folder)) == ["good.png"]
 
 
+def test_an_example_swapped_for_a_link_after_start_is_not_followed(tmp_path: Path) -> None:
+    folder = pngs(tmp_path / "release" / "examples", ["good.png"])
+    outside = pngs(tmp_path / "private", ["secret.png", "other.png"])
+    examples = _examples(folder)
+    original = (folder / "good.png").read_bytes()
+    (folder / "good.png").unlink()
+    (folder / "good.png").symlink_to(outside / "other.png")  # the release changes while the server runs
+    assert examples["good.png"].data == original != (outside / "other.png").read_bytes()
+
+
 @needs_bundled
 def test_a_server_serves_no_example_from_a_linked_folder(tmp_path: Path) -> None:
     from serve_helpers import start_server

@@ -30,7 +30,7 @@ import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
@@ -330,10 +330,10 @@ def _add_api(app: FastAPI, catalog: Catalog, config: ServeConfig, scheduler: Sch
         "/v1/models/{name}/examples/{example}",
         tags=["models"],
         summary="An example input of a model (names listed in the model's examples)",
-        response_class=FileResponse,
+        response_class=Response,
         responses=_errors(404),
     )
-    async def get_example(name: str, example: str) -> FileResponse:
+    async def get_example(name: str, example: str) -> Response:
         try:
             served = catalog.get(name)
         except LookupError as exc:
@@ -341,7 +341,7 @@ def _add_api(app: FastAPI, catalog: Catalog, config: ServeConfig, scheduler: Sch
         found = served.examples.get(example)
         if found is None:
             raise ApiError(404, f"model {name} has no example named {one_line(example, 80)!r}")
-        return FileResponse(found.path, media_type=found.media_type, headers={"Cache-Control": "max-age=3600"})
+        return Response(found.data, media_type=found.media_type, headers={"Cache-Control": "max-age=3600"})
 
     @app.post(
         "/v1/models/{name}/translate",

@@ -6,7 +6,9 @@ to use it (``info``). Clients name models, never files: the examples are looked 
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,14 +32,19 @@ EXAMPLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._()+-]{0,127}")  # an example'
 CANVAS = 256  # the drawing size a page starts from when the model does not ask for one
 MAX_EXAMPLES = 32  # example inputs listed per model
 MAX_EXAMPLE_BYTES = 8 * 2**20
+MAX_EXAMPLES_BYTES = 32 * 2**20  # all of a model's examples together (held in memory)
 MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 
 
 @dataclass(frozen=True)
 class Example:
+    """An example input, read once when the server starts: what a client gets is what was checked then, whatever
+    later happens to the file (a swap for a link included)."""
+
     name: str
     path: Path
     media_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -317,18 +324,33 @@ def _examples(folder: Path) -> dict[str, Example]:
     except (OSError, RuntimeError):  # RuntimeError: a link loop (Path.resolve)
         return {}
     found: dict[str, Example] = {}
+    held = 0
     for path in images:
         media = MEDIA_TYPES.get(path.suffix.lower())
         if media is None or not EXAMPLE_NAME.fullmatch(path.name):
             continue
         try:
-            if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_EXAMPLE_BYTES:
+            if path.is_symlink() or path.resolve(strict=True).parent != real:
                 continue
-            if path.resolve(strict=True).parent != real:
-                continue
+            data = _read_regular(path, MAX_EXAMPLE_BYTES)
         except (OSError, RuntimeError):
             continue
-        found[path.name] = Example(path.name, path, media)
+        if data is None or held + len(data) > MAX_EXAMPLES_BYTES:
+            continue
+        held += len(data)
+        found[path.name] = Example(path.name, path, media, data)
         if len(found) >= MAX_EXAMPLES:
             break
     return found
+
+
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of ``path`` if it is, when opened, a regular file (not a link: O_NOFOLLOW) of at most ``limit``
+    bytes; None otherwise."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        data = f.read(limit + 1)
+    return data if len(data) <= limit else None
