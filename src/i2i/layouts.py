@@ -18,6 +18,7 @@ Nothing here reads pixels or needs torch, so the dataset tools and the training 
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -69,7 +70,7 @@ def scan_folder(folder: Path) -> FolderScan:
         mode = _mode(entry)
         if mode is None:
             if named_image and not hidden:
-                scan.problems.append(Problem(str(path), "a link to nothing (its target is missing)"))
+                scan.problems.append(Problem(str(path), _broken_link_reason(path)))
         elif stat.S_ISDIR(mode) and not named_image:
             if not hidden:
                 scan.folders.append(path)
@@ -83,6 +84,16 @@ def scan_folder(folder: Path) -> FolderScan:
             if is_unsupported_image_file(entry.name) and not hidden and stat.S_ISREG(mode):
                 scan.unsupported.append(path)
     return scan
+
+
+def _broken_link_reason(path: Path) -> str:
+    """Why the link ``path`` leads to no file: its target is missing, or its links lead back to themselves."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a link loop (its links lead back to themselves)"
+    return "a link to nothing (its target is missing)"
 
 
 def _mode(entry: os.DirEntry[str]) -> int | None:

@@ -45,6 +45,8 @@ def test_scan_folder_sorts_every_kind_of_entry(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.txt")
     (tmp_path / "gone.png").symlink_to(tmp_path / "nowhere.png")
     (tmp_path / "link.png").symlink_to(tmp_path / "b.png")
+    (tmp_path / "loop1.png").symlink_to(tmp_path / "loop2.png")
+    (tmp_path / "loop2.png").symlink_to(tmp_path / "loop1.png")
     scan = scan_folder(tmp_path)
     assert [p.name for p in scan.images] == ["a.JPG", "b.png", "link.png"]
     assert [p.name for p in scan.folders] == ["sub"]
@@ -53,6 +55,8 @@ def test_scan_folder_sorts_every_kind_of_entry(tmp_path: Path) -> None:
     assert {Path(p.path).name: p.reason for p in scan.problems} == {
         "album.png": "a directory, not an image",
         "gone.png": "a link to nothing (its target is missing)",
+        "loop1.png": "a link loop (its links lead back to themselves)",
+        "loop2.png": "a link loop (its links lead back to themselves)",
         "pipe.png": "not a regular file (FIFO)",
     }
 

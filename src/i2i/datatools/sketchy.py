@@ -172,7 +172,7 @@ def _images(folder: Path | None, plan: SketchyPlan) -> list[Path]:
     if folder is None or not folder.is_dir():
         return []
     scan = scan_folder(folder)
-    # scan_folder calls every link that leads to no file a link to nothing; a loop is said as what it is
+    # a loop is said as this command says every skipped entry (scan_folder names it, without the "skipped")
     plan.problems += [Problem(p.path, LINK_LOOP) if _is_link_loop(p.path) else p for p in scan.problems]
     named = {p.name for p in scan.images} | {Path(p.path).name for p in scan.problems}
     with os.scandir(folder) as it:
