@@ -111,7 +111,7 @@ def evaluate_unpaired(
     ):
         stems: set[str] = set()
         same_channels = back.pre.output_channels == there.pre.input_channels
-        images = _readable(paths, there, skipped)
+        images = _readable(paths, there.pre.input_channels, skipped, there)
         while chunk := list(itertools.islice(images, batch_size)):  # one batch of translations per step
             reals = [real for _, real in chunk]
             outputs = there(reals, batch_size)
@@ -148,17 +148,19 @@ def evaluate_unpaired(
     return summary
 
 
-def _readable(paths: list[str], translator: Translator, skipped: list[str]) -> Iterator[tuple[str, np.ndarray]]:
-    """The images of ``paths`` that can be read and that ``translator`` takes; the others are listed in
-    ``skipped`` with their reason."""
+def _readable(
+    paths: list[str], channels: int, skipped: list[str], translator: Translator | None = None
+) -> Iterator[tuple[str, np.ndarray]]:
+    """The images of ``paths`` that can be read (with ``channels``) and, if given, that ``translator`` takes; the
+    others are listed in ``skipped`` with their reason."""
     for path in paths:
         try:
-            image = read_image(path, channels=translator.pre.input_channels)
+            image = read_image(path, channels=channels)
         except ImageReadError as exc:
             skipped.append(str(exc))
             log.warning("skipped %s", exc)
             continue
-        refused = input_refusal(translator, image)
+        refused = input_refusal(translator, image) if translator is not None else None
         if refused is not None:  # too large at the network's size, or too elongated
             skipped.append(f"{path}: {refused}")
             log.warning("skipped %s: %s", path, refused)
