@@ -42,7 +42,6 @@ class Example:
     later happens to the file (a swap for a link included)."""
 
     name: str
-    path: Path
     media_type: str
     data: bytes
 
@@ -329,16 +328,14 @@ def _examples(folder: Path) -> dict[str, Example]:
         media = MEDIA_TYPES.get(path.suffix.lower())
         if media is None or not EXAMPLE_NAME.fullmatch(path.name):
             continue
-        try:
-            if path.is_symlink() or path.resolve(strict=True).parent != real:
-                continue
+        try:  # an entry of the real folder itself, opened without following a link: the release's own file
             data = _read_regular(path, MAX_EXAMPLE_BYTES)
-        except (OSError, RuntimeError):
+        except OSError:
             continue
         if data is None or held + len(data) > MAX_EXAMPLES_BYTES:
             continue
         held += len(data)
-        found[path.name] = Example(path.name, path, media, data)
+        found[path.name] = Example(path.name, media, data)
         if len(found) >= MAX_EXAMPLES:
             break
     return found
