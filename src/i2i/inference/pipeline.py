@@ -19,7 +19,6 @@ from torch import nn
 
 from i2i.data.processing import crop_to, denormalize, normalize, pad_to_multiple, resize, short_side_size
 from i2i.errors import ModelRunError
-from i2i.imageio import max_pixels as default_max_pixels
 from i2i.inference.preprocessing import ClassifierPreprocessing, Preprocessing
 from i2i.models.layers import batchnorm_as_instancenorm
 
@@ -41,7 +40,7 @@ def network_input(
     An input the network would run on at more than ``max_pixels`` pixels (None: i2i's pixel limit,
     ``imageio.max_pixels``), or too elongated to pad, is refused first (``Preprocessing.check_size``)."""
     height, width = x.shape[-2:]
-    pre.check_size(height, width, default_max_pixels() if max_pixels is None else max_pixels)
+    pre.check_size(height, width, max_pixels)
     if pre.fixed_size is not None:
         x = resize(x, (pre.fixed_size, pre.fixed_size), pre.resize_mode)
     elif pre.infer_size is not None:
@@ -58,8 +57,7 @@ def run_generator(net: nn.Module, x: torch.Tensor, pre: Preprocessing, max_pixel
     try:
         y = net(padded)
     except (RuntimeError, MemoryError) as exc:  # torch's errors (an allocation, a kernel) are RuntimeErrors
-        lines = str(exc).strip().splitlines() or [type(exc).__name__]
-        raise ModelRunError(f"the generator failed on a {width}x{height} image ({lines[0][:200]})") from None
+        raise _failed(f"the generator failed on a {width}x{height} image", exc) from None
     expected = (x.shape[0], pre.output_channels, *padded.shape[-2:])
     if tuple(y.shape) != expected:
         raise ModelRunError(f"the generator gave an output of shape {list(y.shape)}, expected {list(expected)}")
@@ -77,8 +75,6 @@ def translate_arrays(
     net: nn.Module, images: list[np.ndarray], pre: Preprocessing, device: torch.device, max_pixels: int | None = None
 ) -> list[np.ndarray]:
     """Translates (H, W, C) uint8 images of one size as one batch; returns (H, W, C_out) uint8 images."""
-    if images:  # refused before the float copy of the batch is made
-        pre.check_size(*images[0].shape[:2], default_max_pixels() if max_pixels is None else max_pixels)
     y = denormalize(run_generator(net, to_batch(images, device), pre, max_pixels))
     return [im.permute(1, 2, 0).cpu().numpy() for im in y]
 
@@ -95,6 +91,11 @@ def classify_arrays(
     try:
         logits = net(x)
     except (RuntimeError, MemoryError) as exc:
-        lines = str(exc).strip().splitlines() or [type(exc).__name__]
-        raise ModelRunError(f"the classifier failed ({lines[0][:200]})") from None
+        raise _failed("the classifier failed", exc) from None
     return torch.softmax(logits.float(), dim=1).cpu().numpy()
+
+
+def _failed(what: str, exc: BaseException) -> ModelRunError:
+    """``what`` with the first line of torch's message: a one-line error for a network that failed on valid input."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    return ModelRunError(f"{what} ({lines[0][:200]})")

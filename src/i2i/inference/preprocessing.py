@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from i2i.direction import opposite
 from i2i.errors import ModelInputError
+from i2i.imageio import max_pixels as default_max_pixels
 from i2i.portable.pixels import short_side_size
 
 if TYPE_CHECKING:  # torch-free at run time: the ONNX runtime (``portable``) reads releases with these classes
@@ -60,10 +61,13 @@ class Preprocessing:
         multiple = self.size_multiple
         return math.ceil(height / multiple) * multiple, math.ceil(width / multiple) * multiple
 
-    def check_size(self, height: int, width: int, max_pixels: int) -> None:
+    def check_size(self, height: int, width: int, max_pixels: int | None = None) -> None:
         """Refuses, before anything is allocated for it, a ``height`` x ``width`` input the network would run on at
-        more than ``max_pixels`` pixels (after resizing and padding), or one too elongated to pad (``MAX_ASPECT``;
-        not for fixed-size networks, which resize every image to their square): ModelInputError, 413 or 422."""
+        more than ``max_pixels`` pixels (after resizing and padding; None: i2i's pixel limit, ``imageio.max_pixels``),
+        or one too elongated to pad (``MAX_ASPECT``; not for fixed-size networks, which resize every image to their
+        square): ModelInputError, 413 or 422."""
+        if max_pixels is None:
+            max_pixels = default_max_pixels()
         if self.fixed_size is None and max(height, width) > MAX_ASPECT * min(height, width):
             raise ModelInputError(
                 f"a {width}x{height} image is too elongated for this model (sides over {MAX_ASPECT}:1; padded to a "

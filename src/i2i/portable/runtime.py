@@ -25,7 +25,6 @@ from i2i.artifact.release_format import (
 from i2i.config import from_dict
 from i2i.errors import CheckpointError, ConfigError, I2IError, ModelInputError, ModelRunError
 from i2i.fileinfo import regular_file
-from i2i.imageio import max_pixels as default_max_pixels
 from i2i.imageio import to_channels
 from i2i.inference.preprocessing import ClassifierPreprocessing, Preprocessing
 from i2i.portable import pixels
@@ -58,9 +57,8 @@ def translate_by_size(
 def input_refusal(translator: OnnxTranslator | Any, image: np.ndarray) -> ModelInputError | None:
     """Why ``translator`` (either runtime) would refuse ``image`` for its size (``Preprocessing.check_size`` at the
     translator's pixel limit), or None: callers that go through many images (eval) skip it and go on."""
-    limit = translator.max_pixels if translator.max_pixels is not None else default_max_pixels()
     try:
-        translator.pre.check_size(*image.shape[:2], limit)
+        translator.pre.check_size(*image.shape[:2], translator.max_pixels)
     except ModelInputError as exc:
         return exc
     return None
@@ -256,7 +254,7 @@ class OnnxTranslator:
         size to crop its output to."""
         pre = self.pre
         height, width = images[0].shape[:2]
-        pre.check_size(height, width, default_max_pixels() if self.max_pixels is None else self.max_pixels)
+        pre.check_size(height, width, self.max_pixels)
         x = pixels.to_network(images)
         if pre.fixed_size is not None:
             x = pixels.resize(x, (pre.fixed_size, pre.fixed_size), pre.resize_mode)
