@@ -70,7 +70,7 @@ def scan_folder(folder: Path) -> FolderScan:
         mode = _mode(entry)
         if mode is None:
             if named_image and not hidden:
-                scan.problems.append(Problem(str(path), _broken_link_reason(path)))
+                scan.problems.append(Problem(str(path), broken_link_reason(path)))
         elif stat.S_ISDIR(mode) and not named_image:
             if not hidden:
                 scan.folders.append(path)
@@ -86,7 +86,7 @@ def scan_folder(folder: Path) -> FolderScan:
     return scan
 
 
-def _broken_link_reason(path: Path) -> str:
+def broken_link_reason(path: Path) -> str:
     """Why the link ``path`` leads to no file: its target is missing, or its links lead back to themselves."""
     try:
         os.stat(path)

@@ -12,7 +12,6 @@ is never opened, so nothing hangs); files of image formats i2i does not read (``
 
 from __future__ import annotations
 
-import errno
 import glob
 import logging
 import os
@@ -25,7 +24,7 @@ import numpy as np
 
 from i2i.errors import I2IError, ModelInputError, ModelRunError, show_path
 from i2i.imageio import ImageReadError, file_kind, is_image_file, read_image, unsupported_reason, write_image
-from i2i.layouts import walk_folders
+from i2i.layouts import broken_link_reason, walk_folders
 
 if TYPE_CHECKING:  # torch-free at run time: the ONNX runtime translates files through here too
     from i2i.inference.classifier import Classifier
@@ -117,12 +116,7 @@ def _real_path(path: Path) -> Path:
 
 def _broken_link(path: Path) -> str:
     """Why a link that leads to no file cannot be used: it goes round in a loop, or its target is missing."""
-    try:
-        path.stat()
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "is a link loop (its links lead back to themselves)"
-    return "is a link to nothing (its target is missing)"
+    return f"is {broken_link_reason(path)}"
 
 
 def _folder_inputs(folder: Path) -> list[Path]:
