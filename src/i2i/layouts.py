@@ -86,13 +86,16 @@ def scan_folder(folder: Path) -> FolderScan:
     return scan
 
 
+LINK_LOOP = "a link loop (its links lead back to themselves)"
+
+
 def broken_link_reason(path: Path) -> str:
     """Why the link ``path`` leads to no file: its target is missing, or its links lead back to themselves."""
     try:
         os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return "a link loop (its links lead back to themselves)"
+            return LINK_LOOP
     return "a link to nothing (its target is missing)"
 
 

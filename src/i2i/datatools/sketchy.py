@@ -54,6 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
+from i2i import layouts
 from i2i.atomic import atomic_write
 from i2i.datatools.commands import refuse_risky_out, report_unused
 from i2i.errors import DatasetError, I2IError, did_you_mean, show_path
@@ -144,7 +145,7 @@ class SketchyPlan:
 
 
 NOT_UTF8 = "its name is not valid UTF-8 (rename it); skipped"
-LINK_LOOP = "a link loop (its links lead back to themselves); skipped"
+LINK_LOOP = f"{layouts.LINK_LOOP}; skipped"
 
 
 def is_utf8(name: str) -> bool:
@@ -157,15 +158,6 @@ def is_utf8(name: str) -> bool:
     return True
 
 
-def _is_link_loop(path: str | Path) -> bool:
-    """Whether following ``path``'s links goes round in a loop (``stat`` fails with ELOOP)."""
-    try:
-        os.stat(path)
-    except OSError as exc:
-        return exc.errno == errno.ELOOP
-    return False
-
-
 def _images(folder: Path | None, plan: SketchyPlan) -> list[Path]:
     """The images directly in ``folder`` (none when missing); names other files there in a warning each. Link loops
     and names that are not valid UTF-8 are problems: one line each, and the rest goes on."""
@@ -173,7 +165,7 @@ def _images(folder: Path | None, plan: SketchyPlan) -> list[Path]:
         return []
     scan = scan_folder(folder)
     # a loop is said as this command says every skipped entry (scan_folder names it, without the "skipped")
-    plan.problems += [Problem(p.path, LINK_LOOP) if _is_link_loop(p.path) else p for p in scan.problems]
+    plan.problems += [Problem(p.path, LINK_LOOP) if p.reason == layouts.LINK_LOOP else p for p in scan.problems]
     named = {p.name for p in scan.images} | {Path(p.path).name for p in scan.problems}
     with os.scandir(folder) as it:
         for entry in sorted(it, key=lambda e: e.name):
