@@ -139,36 +139,25 @@ def test_a_graph_with_external_data_is_refused_before_it_reads_anything(
     assert "model.onnx" in str(caught.value) and "\n" not in str(caught.value)
 
 
-def test_the_cli_refuses_a_leaking_graph_in_one_line_and_writes_nothing(exported: Path, tmp_path: Path) -> None:
+def i2i(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """``i2i ARGS`` run as a user runs it, in ``cwd``."""
+    command = [sys.executable, "-m", "i2i.cli", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", ["translate", "serve"])
+def test_the_cli_refuses_a_leaking_graph_in_one_line_and_writes_nothing(
+    command: str, exported: Path, tmp_path: Path
+) -> None:
     release = copy_of(exported, tmp_path)
     (tmp_path / "secret.bin").write_bytes(SECRET.tobytes())
     leaking_graph(release, external("leak", "secret.bin"))
     write_image(tmp_path / "in" / "a.png", np.full((64, 64, 3), 128, np.uint8))
-    run = subprocess.run(
-        [sys.executable, "-m", "i2i.cli", "translate", str(release), "in", "--out", "out", "--runtime", "onnx"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    rest = ["in", "--out", "out"] if command == "translate" else ["--port", "0"]
+    run = i2i([command, str(release), *rest, "--runtime", "onnx"], tmp_path)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert run.stderr.count("\n") == 1 and "stored as external data" in run.stderr
     assert not (tmp_path / "out" / "a.png").exists()
-
-
-def test_serve_refuses_a_leaking_graph_at_start_in_one_line(exported: Path, tmp_path: Path) -> None:
-    release = copy_of(exported, tmp_path)
-    (tmp_path / "secret.bin").write_bytes(SECRET.tobytes())
-    leaking_graph(release, external("leak", "secret.bin"))
-    run = subprocess.run(
-        [sys.executable, "-m", "i2i.cli", "serve", str(release), "--runtime", "onnx", "--port", "0"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 2 and "Traceback" not in run.stderr
-    assert run.stderr.count("\n") == 1 and "stored as external data" in run.stderr
 
 
 def test_sparse_initializers_are_refused(exported: Path, tmp_path: Path) -> None:
@@ -378,13 +367,7 @@ def test_labels_that_would_break_a_terminal_line_are_refused(label: str, exporte
 def test_classify_prints_one_line_per_image_whatever_its_name(exported_classifier: Path, tmp_path: Path) -> None:
     name = "a\nb\x1b[2J.png"
     write_image(tmp_path / "in" / name, np.zeros((40, 40), np.uint8)[..., None])
-    run = subprocess.run(
-        [sys.executable, "-m", "i2i.cli", "classify", str(exported_classifier), str(tmp_path / "in")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
+    run = i2i(["classify", str(exported_classifier), str(tmp_path / "in")], ROOT)
     assert run.returncode == 0, run.stderr
     assert run.stdout.count("\n") == 1 and "\x1b" not in run.stdout and "a\\nb\\x1b[2J.png: " in run.stdout
 
