@@ -317,8 +317,8 @@ def test_responses_are_json_for_unknown_methods(server: Server) -> None:
     assert json.loads(response.text)["detail"]
 
 
-def test_the_readme_python_client_works(server: Server, tmp_path: Path) -> None:
-    readme = (BUNDLED.parent / "README.md").read_text(encoding="utf-8")
+def test_the_documented_python_client_works(server: Server, tmp_path: Path) -> None:
+    readme = (BUNDLED.parent / "docs" / "serving.md").read_text(encoding="utf-8")
     block = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "httpx" in b)
     code = block.replace("http://127.0.0.1:8000/", server.url).replace(
         '"models/sketch2photo/', f'"{BUNDLED}/sketch2photo/'
